@@ -1,0 +1,278 @@
+"""The implementation adapter: the ONLY place that knows Keras 3 from tf-keras from a module.
+
+It imports the implementation, reports versions, backend and devices, places work on a device,
+builds layers by name, sets weights, calls layers eagerly and symbolically, and turns whatever
+came back into plain NumPy (nested lists of arrays), recording the containers, dtypes and
+placement as they came.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from typing import Any, Iterator
+
+import numpy as np
+
+# Environment variables that change what an implementation does; the report header echoes them
+# so that a typo shows at once.
+RELEVANT_ENV = (
+    "RNN_CONFORMANCE_IMPL", "KERAS_BACKEND", "KERAS_HOME", "CUDA_VISIBLE_DEVICES",
+    "TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "XLA_FLAGS", "JAX_PLATFORMS",
+    "JAX_ENABLE_X64", "TF_USE_LEGACY_KERAS",
+)
+
+
+class ImplementationError(Exception):
+    """The implementation named on the command line cannot be used at all."""
+
+
+class MissingLayer(Exception):
+    """The implementation lacks a layer a case needs; only that case fails."""
+
+
+def load(spec: str) -> "Implementation":
+    """Import the implementation named ``spec``: ``keras``, ``tf_keras`` or a module path."""
+    spec = spec.strip()
+    if not spec:
+        raise ImplementationError("--impl is empty: pass keras, tf_keras or a module path")
+    # TensorFlow's C++ start-up chatter hides the report header; keep a user's own setting.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        module = importlib.import_module(spec)
+    except Exception as exc:  # any import failure is a usage error, never a green empty run
+        raise ImplementationError(
+            f"--impl {spec!r}: cannot import module {spec!r} ({type(exc).__name__}: {exc}). "
+            "Pass 'keras' (Keras 3; choose the backend with KERAS_BACKEND), 'tf_keras' (Keras 2), "
+            "or an importable module that exposes the Keras layers API as <module>.layers, "
+            "e.g. --impl fixtures.broken.wrong_arity; install the implementation with "
+            "'make venv EXTRAS=...' (see README).") from exc
+    if not hasattr(module, "layers"):
+        raise ImplementationError(
+            f"--impl {spec!r}: module {module.__name__!r} (from {getattr(module, '__file__', '?')}) "
+            "has no attribute 'layers'; an implementation must expose the Keras layers API as "
+            "<module>.layers (layers.LSTM, layers.GRU, ...)")
+    return Implementation(spec, module)
+
+
+def _flavor(module: Any) -> str:
+    """``keras3`` when the module speaks Keras 3 (a device scope and a backend), else ``keras2``."""
+    declared = getattr(module, "RNN_CONFORMANCE_FLAVOR", None)
+    if declared:
+        return declared
+    version = str(getattr(module, "__version__", ""))
+    if module.__name__ == "keras" and version.startswith("3"):
+        return "keras3"
+    if callable(getattr(module, "device", None)) and hasattr(getattr(module, "backend", None), "backend"):
+        return "keras3"
+    return "keras2"
+
+
+class Implementation:
+    def __init__(self, spec: str, module: Any) -> None:
+        self.spec = spec
+        self.module = module
+        self.flavor = _flavor(module)
+        self.version = str(getattr(module, "__version__", "unknown"))
+        if self.flavor == "keras3":
+            backend_ns = getattr(module, "backend", None)
+            self.backend = backend_ns.backend() if hasattr(backend_ns, "backend") else \
+                os.environ.get("KERAS_BACKEND", "unknown")
+        else:
+            self.backend = "tensorflow"
+        self.backend_version = _backend_version(self.backend)
+        self._gpus: list[str] | None = None
+
+    # ---- identity ------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.spec
+
+    @property
+    def title(self) -> str:
+        return f"{self.spec} {self.version} on {self.backend} {self.backend_version}"
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "impl": self.spec, "module": self.module.__name__,
+            "module_file": getattr(self.module, "__file__", None), "version": self.version,
+            "flavor": self.flavor, "backend": self.backend, "backend_version": self.backend_version,
+            "gpus": self.gpus(), "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
+        }
+
+    # ---- layers --------------------------------------------------------------------------
+    def layer(self, name: str) -> Any:
+        cls = getattr(self.module.layers, name, None)
+        if cls is None:
+            raise MissingLayer(f"implementation {self.spec!r} has no layers.{name}: "
+                               f"this case needs {self.module.__name__}.layers.{name}")
+        return cls
+
+    def build(self, layer: Any, input_shape: tuple[int, ...]) -> None:
+        layer.build(input_shape)
+
+    # ---- devices -------------------------------------------------------------------------
+    def gpus(self) -> list[str]:
+        if self._gpus is None:
+            self._gpus = _visible_gpus(self.backend)
+        return self._gpus
+
+    @contextlib.contextmanager
+    def device(self, device: str) -> Iterator[None]:
+        if device == "gpu":
+            if not self.gpus():
+                raise RuntimeError(f"no GPU is visible to {self.backend} {self.backend_version}")
+            _tf32_off(self.backend)
+        name = "cpu:0" if device == "cpu" else "gpu:0"
+        if self.flavor == "keras3":
+            scope = getattr(self.module, "device", None)
+            if scope is None:
+                raise RuntimeError(f"{self.spec!r} has no device() scope to place a case on {device}")
+            with scope(name):
+                yield
+        else:
+            import tensorflow as tf
+
+            with tf.device("/" + name.upper()):
+                yield
+
+    # ---- values --------------------------------------------------------------------------
+    def to_numpy(self, x: Any) -> np.ndarray:
+        if self.flavor == "keras3":
+            ops = getattr(self.module, "ops", None)
+            if ops is not None and hasattr(ops, "convert_to_numpy"):
+                return np.asarray(ops.convert_to_numpy(x))
+        if hasattr(x, "numpy"):
+            return np.asarray(x.numpy())
+        return np.asarray(x)
+
+    def normalise(self, returned: Any) -> "Returned":
+        """Nested lists of NumPy arrays, plus what the containers, dtypes and devices were."""
+        placements: list[str] = []
+
+        def walk(node: Any) -> tuple[Any, str, Any]:
+            if isinstance(node, (list, tuple)):
+                parts = [walk(n) for n in node]
+                return ([p[0] for p in parts],
+                        f"{type(node).__name__}[{', '.join(p[1] for p in parts)}]",
+                        [p[2] for p in parts])
+            arr = self.to_numpy(node)
+            placements.append(_placement(node))
+            return arr, "tensor", str(arr.dtype)
+
+        tree, containers, dtypes = walk(returned)
+        return Returned(tree, containers, dtypes, sorted(set(placements)))
+
+    def symbolic(self, layer: Any, feature_shape: tuple[int, ...], **call_kwargs: Any) -> Any:
+        """Call the layer on ``Input(shape=(None, *feature_shape))``: shapes with unknown batch/time."""
+        inp = self.module.Input(shape=(None, *feature_shape))
+        return shape_tree(layer(inp, **call_kwargs))
+
+    def compute_output_shape(self, layer: Any, input_shape: tuple[int, ...]) -> Any:
+        return shape_tree(layer.compute_output_shape(input_shape))
+
+    # ---- global state --------------------------------------------------------------------
+    def global_state(self) -> tuple[str, str]:
+        """(dtype policy, floatx): what a test must leave as it found it."""
+        if self.flavor == "keras3":
+            cfg = self.module.config
+            return cfg.dtype_policy().name, cfg.floatx()
+        mp = self.module.mixed_precision
+        return mp.global_policy().name, self.module.backend.floatx()
+
+    def set_global_state(self, state: tuple[str, str]) -> None:
+        policy, floatx = state
+        if self.flavor == "keras3":
+            self.module.config.set_floatx(floatx)
+            self.module.config.set_dtype_policy(policy)
+        else:
+            self.module.backend.set_floatx(floatx)
+            self.module.mixed_precision.set_global_policy(policy)
+
+
+class Returned:
+    """What one call returned: ``tree`` (nested lists of arrays) and how it came."""
+
+    def __init__(self, tree: Any, containers: str, dtypes: Any, placements: list[str]) -> None:
+        self.tree = tree
+        self.containers = containers
+        self.dtypes = dtypes
+        self.placements = placements
+
+
+def shape_tree(node: Any) -> Any:
+    """Symbolic tensors or shapes -> nested lists whose leaves are shape tuples."""
+    if hasattr(node, "as_list") and not isinstance(node, (list, tuple)):  # tf.TensorShape
+        return _shape_tuple(node.as_list())
+    if hasattr(node, "shape") and not isinstance(node, (list, tuple)):
+        shape = node.shape
+        return _shape_tuple(shape.as_list() if hasattr(shape, "as_list") else shape)
+    if isinstance(node, (list, tuple)):
+        if all(d is None or isinstance(d, (int, np.integer)) for d in node) and node:
+            return _shape_tuple(node)
+        return [shape_tree(n) for n in node]
+    raise TypeError(f"not a shape or symbolic tensor: {node!r}")
+
+
+def _shape_tuple(dims: Any) -> tuple[int | None, ...]:
+    return tuple(None if d is None else int(d) for d in dims)
+
+
+def _placement(x: Any) -> str:
+    device = getattr(x, "device", None)
+    if callable(device):  # jax < 0.4.31 style
+        try:
+            device = device()
+        except Exception:
+            device = None
+    if device is None and hasattr(x, "devices"):
+        device = ",".join(str(d) for d in x.devices())
+    return str(device) if device is not None else "unknown"
+
+
+def _backend_version(backend: str) -> str:
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy",
+              "openvino": "openvino"}.get(backend)
+    if module is None:
+        return "unknown"
+    try:
+        return str(importlib.import_module(module).__version__)
+    except Exception:
+        return "unknown"
+
+
+def _visible_gpus(backend: str) -> list[str]:
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return [d.name for d in tf.config.list_physical_devices("GPU")]
+        if backend == "jax":
+            import jax
+
+            return [str(d) for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
+        if backend == "torch":
+            import torch
+
+            return [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    except Exception:
+        return []
+    return []
+
+
+def _tf32_off(backend: str) -> None:
+    """GPU matmuls in TF32 drift from float32 (keras #19254); turn TF32 off as Keras's tests do."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+    elif backend == "jax":
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", "float32")
+    elif backend == "torch":
+        import torch
+
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False

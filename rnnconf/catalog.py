@@ -1,0 +1,176 @@
+"""The layer catalog: one entry per layer variant, as data.
+
+An entry knows how to build its layer from an implementation's ``layers`` namespace, which
+cells it runs (for the state structure and the NumPy oracle), and how its input is shaped.
+Everything a test expects from it is derived in :mod:`rnnconf.contract`; adding a layer
+variant is adding an entry here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+# kind of a cell: "simple" | "lstm" | "gru"; the number of states each cell carries.
+STATES_PER_CELL = {"simple": 1, "lstm": 2, "gru": 1}
+CELL_CLASS = {"simple": "SimpleRNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}
+LAYER_CLASS = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+MERGE_MODES = ("concat", "sum", "ave", "mul", None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """An input shape ``(batch, timesteps, features)`` and the layer's ``units``."""
+
+    batch: int
+    timesteps: int
+    features: int
+    units: int
+
+    @property
+    def id(self) -> str:
+        return f"B{self.batch}T{self.timesteps}F{self.features}U{self.units}"
+
+
+# The notebook's own case first, then one shape per way the notebook's input could hide a bug:
+# batch > 1 with differing rows, T = 1, T >= 6 with units != 3 and features != 5.
+NOTEBOOK_SHAPE = Shape(batch=1, timesteps=4, features=5, units=3)
+SHAPES = (
+    NOTEBOOK_SHAPE,
+    Shape(batch=3, timesteps=4, features=5, units=3),
+    Shape(batch=2, timesteps=1, features=5, units=3),
+    Shape(batch=2, timesteps=7, features=2, units=6),
+    Shape(batch=4, timesteps=6, features=3, units=1),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One recurrent cell inside an entry: its kind and GRU's ``reset_after``."""
+
+    kind: str
+    reset_after: bool = True
+    units_offset: int = 0  # a stacked cell i has ``units + i`` units, so shapes tell cells apart
+
+    @property
+    def states(self) -> int:
+        return STATES_PER_CELL[self.kind]
+
+    def options(self) -> dict[str, Any]:
+        return {"reset_after": self.reset_after} if self.kind == "gru" else {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """A layer variant.
+
+    ``form`` is how the cells are wrapped:
+
+    - ``"layer"``: the ready-made layer (``LSTM(units)``),
+    - ``"rnn"``: ``RNN(<Cell>(units))``,
+    - ``"stacked"``: ``RNN([cell_1, cell_2, ...])``: one state entry per cell, nested for LSTM,
+    - ``"bidirectional"``: ``Bidirectional(<Layer>(units), merge_mode=...)``,
+    - ``"conv"``: ``ConvLSTM{rank}D(filters=units, kernel_size, padding)``.
+    """
+
+    id: str
+    label: str
+    form: str
+    cells: tuple[Cell, ...]
+    merge_mode: str | None = "concat"
+    conv_rank: int = 0
+    padding: str = "same"
+    kernel_size: int = 3
+
+    # ---- what the implementation must provide -------------------------------------------
+    @property
+    def needs(self) -> tuple[str, ...]:
+        if self.form == "layer":
+            return (LAYER_CLASS[self.cells[0].kind],)
+        if self.form in ("rnn", "stacked"):
+            return ("RNN",) + tuple(dict.fromkeys(CELL_CLASS[c.kind] for c in self.cells))
+        if self.form == "bidirectional":
+            return ("Bidirectional", LAYER_CLASS[self.cells[0].kind])
+        return (f"ConvLSTM{self.conv_rank}D",)
+
+    # ---- shapes ---------------------------------------------------------------------------
+    def spatial(self) -> tuple[int, ...]:
+        """Spatial input dims of a ConvLSTM entry (small, and different per axis)."""
+        return (5, 4, 3)[: self.conv_rank]
+
+    def input_shape(self, shape: Shape) -> tuple[int, ...]:
+        return (shape.batch, shape.timesteps, *self.spatial(), shape.features)
+
+    def spatial_out(self) -> tuple[int, ...]:
+        if self.padding == "same":
+            return self.spatial()
+        return tuple(d - self.kernel_size + 1 for d in self.spatial())
+
+    def cell_units(self, shape: Shape) -> list[int]:
+        return [shape.units + c.units_offset for c in self.cells]
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.form == "bidirectional"
+
+    @property
+    def has_cell_state(self) -> bool:
+        return any(c.kind == "lstm" for c in self.cells)
+
+    # ---- building -------------------------------------------------------------------------
+    def build(self, get: Callable[[str], Any], units: int, *, return_sequences: bool,
+              return_state: bool, **options: Any) -> Any:
+        """Build the layer. ``get(name)`` returns the implementation's ``layers.<name>``.
+
+        ``options`` go to the recurrent layer (``go_backwards``, ``stateful``, ...), except
+        ``merge_mode``/``backward_layer`` style wrapper options which Bidirectional entries own.
+        """
+        flags = dict(return_sequences=return_sequences, return_state=return_state)
+        if self.form == "layer":
+            cell = self.cells[0]
+            return get(LAYER_CLASS[cell.kind])(units, **cell.options(), **flags, **options)
+        if self.form in ("rnn", "stacked"):
+            cells = [get(CELL_CLASS[c.kind])(units + c.units_offset, **c.options())
+                     for c in self.cells]
+            return get("RNN")(cells[0] if self.form == "rnn" else cells, **flags, **options)
+        if self.form == "bidirectional":
+            cell = self.cells[0]
+            inner = get(LAYER_CLASS[cell.kind])(units, **cell.options(), **flags, **options)
+            return get("Bidirectional")(inner, merge_mode=self.merge_mode)
+        return get(f"ConvLSTM{self.conv_rank}D")(
+            units, self.kernel_size, padding=self.padding, **flags, **options)
+
+
+def _entries() -> tuple[Entry, ...]:
+    out = [
+        Entry("SimpleRNN", "SimpleRNN(units)", "layer", (Cell("simple"),)),
+        Entry("LSTM", "LSTM(units)", "layer", (Cell("lstm"),)),
+        Entry("GRU", "GRU(units)", "layer", (Cell("gru"),)),
+        Entry("GRU_reset_before", "GRU(units, reset_after=False)", "layer",
+              (Cell("gru", reset_after=False),)),
+        Entry("RNN_SimpleRNNCell", "RNN(SimpleRNNCell(units))", "rnn", (Cell("simple"),)),
+        Entry("RNN_LSTMCell", "RNN(LSTMCell(units))", "rnn", (Cell("lstm"),)),
+        Entry("RNN_GRUCell", "RNN(GRUCell(units))", "rnn", (Cell("gru"),)),
+        Entry("RNN_LSTMCell_GRUCell", "RNN([LSTMCell(units), GRUCell(units + 1)])", "stacked",
+              (Cell("lstm"), Cell("gru", units_offset=1))),
+    ]
+    for kind in ("simple", "lstm", "gru"):
+        name = LAYER_CLASS[kind]
+        for mode in MERGE_MODES:
+            out.append(Entry(f"Bi_{name}_{mode or 'None'}",
+                             f"Bidirectional({name}(units), merge_mode={mode!r})",
+                             "bidirectional", (Cell(kind),), merge_mode=mode))
+    out += [
+        Entry("ConvLSTM1D", "ConvLSTM1D(units, 3, padding='same') on (B, T, 5, F)", "conv",
+              (Cell("lstm"),), conv_rank=1, padding="same"),
+        Entry("ConvLSTM2D", "ConvLSTM2D(units, 3, padding='valid') on (B, T, 5, 4, F)", "conv",
+              (Cell("lstm"),), conv_rank=2, padding="valid"),
+    ]
+    return tuple(out)
+
+
+ENTRIES: tuple[Entry, ...] = _entries()
+BY_ID: dict[str, Entry] = {e.id: e for e in ENTRIES}
+
+# Entries the NumPy oracle covers (ConvLSTM is checked for structure and identities only).
+ORACLE_ENTRIES = tuple(e for e in ENTRIES if e.form != "conv")

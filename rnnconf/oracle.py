@@ -1,0 +1,221 @@
+"""Independent float64 NumPy reference for Keras recurrent layers.
+
+Written from the published cell equations (SimpleRNN, LSTM with gate order
+i, f, c, o; GRU with gate order z, r, h in both ``reset_after`` variants) and
+the documented options (masking, ``go_backwards``, ``zero_output_for_mask``,
+``initial_state``, stacked cells, ``Bidirectional`` merge modes). It imports
+only NumPy and the standard library -- no Keras, TensorFlow, JAX or PyTorch --
+and computes everything in float64, so it can judge any backend's float32
+result.
+
+Masking follows the Keras generic loop: at a masked step every state keeps
+its previous value and the sequence output repeats the previous step's output
+(zeros before the first step), or is zeros with ``zero_output_for_mask``.
+``Result.last_output`` follows the documentation: ``zero_output_for_mask``
+only affects the sequence, so the last output is the output after the last
+unmasked step (zeros if a row has no unmasked step at all). ``bidirectional`` zeroes masked
+steps of its sequence, as Keras's Bidirectional documents (it forces each
+half's ``zero_output_for_mask`` to ``return_sequences``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+_GATES = {"simple": 1, "lstm": 4, "gru": 3}
+
+
+@dataclasses.dataclass(frozen=True)
+class CellSpec:
+    kind: str  # "simple" | "lstm" | "gru"
+    units: int
+    reset_after: bool = True  # GRU only
+    use_bias: bool = True
+
+    def __post_init__(self):
+        if self.kind not in _GATES:
+            raise ValueError(f"unknown cell kind {self.kind!r}")
+
+
+@dataclasses.dataclass
+class Result:
+    sequence: np.ndarray  # (B, T, U) of the last cell, in processing order
+    last_output: np.ndarray  # (B, U): what return_sequences=False returns
+    states: list[list[np.ndarray]]  # per cell, its final states: [h] or [h, c]
+
+
+@dataclasses.dataclass
+class BiResult:
+    sequence: np.ndarray | tuple[np.ndarray, np.ndarray]  # merged, or (fw, bw) if merge_mode is None
+    last_output: np.ndarray | tuple[np.ndarray, np.ndarray]
+    forward_states: list[np.ndarray]
+    backward_states: list[np.ndarray]
+
+
+def weight_shapes(spec: CellSpec, input_dim: int) -> list[tuple[int, ...]]:
+    g, u = _GATES[spec.kind], spec.units
+    shapes = [(input_dim, g * u), (u, g * u)]
+    if spec.use_bias:
+        two_rows = spec.kind == "gru" and spec.reset_after
+        shapes.append((2, g * u) if two_rows else (g * u,))
+    return shapes
+
+
+def state_count(spec: CellSpec) -> int:
+    return 2 if spec.kind == "lstm" else 1
+
+
+def random_weights(specs: list[CellSpec], input_dim: int, rng: np.random.Generator,
+                   scale=0.5) -> list[np.ndarray]:
+    out, dim = [], input_dim
+    for spec in _as_list(specs):
+        for shape in weight_shapes(spec, dim):
+            out.append(rng.uniform(-scale, scale, size=shape).astype(np.float32))
+        dim = spec.units
+    return out
+
+
+def _as_list(specs):
+    return [specs] if isinstance(specs, CellSpec) else list(specs)
+
+
+def _sigmoid(v):
+    # the logistic 1 / (1 + exp(-v)), written via the identity with tanh so
+    # that large |v| cannot overflow exp
+    return 0.5 * (1.0 + np.tanh(0.5 * v))
+
+
+def _split_weights(specs, weights, input_dim):
+    """Cut the flat get_weights() list into per-cell (W, U, b) float64 triples."""
+    weights = [np.asarray(w, np.float64) for w in weights]
+    cells, pos, dim = [], 0, input_dim
+    for spec in specs:
+        shapes = weight_shapes(spec, dim)
+        chunk = weights[pos:pos + len(shapes)]
+        if [w.shape for w in chunk] != shapes:
+            raise ValueError(f"weights for {spec} should have shapes {shapes}, "
+                             f"got {[w.shape for w in chunk]}")
+        pos += len(shapes)
+        W, U = chunk[0], chunk[1]
+        if spec.use_bias:
+            b = chunk[2]
+        else:  # a zero bias of the shape use_bias=True would have
+            b = np.zeros(weight_shapes(dataclasses.replace(spec, use_bias=True), dim)[2])
+        cells.append((W, U, b))
+        dim = spec.units
+    if pos != len(weights):
+        raise ValueError(f"{len(weights) - pos} unused weight arrays")
+    return cells
+
+
+def _cell_step(spec, wub, x, states):
+    """One time step of one cell: returns (output, new_states)."""
+    W, U, b = wub
+    u = spec.units
+    if spec.kind == "simple":
+        h = np.tanh(x @ W + b + states[0] @ U)
+        return h, [h]
+    if spec.kind == "lstm":
+        h, c = states
+        z = x @ W + h @ U + b
+        i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
+        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+        h = _sigmoid(o) * np.tanh(c)
+        return h, [h, c]
+    # GRU, gate order z, r, h
+    h = states[0]
+    Wz, Wr, Wh = W[:, :u], W[:, u:2 * u], W[:, 2 * u:]
+    Uz, Ur, Uh = U[:, :u], U[:, u:2 * u], U[:, 2 * u:]
+    if spec.reset_after:
+        bi, br = b[0], b[1]
+        z = _sigmoid(x @ Wz + bi[:u] + h @ Uz + br[:u])
+        r = _sigmoid(x @ Wr + bi[u:2 * u] + h @ Ur + br[u:2 * u])
+        hh = np.tanh(x @ Wh + bi[2 * u:] + r * (h @ Uh + br[2 * u:]))
+    else:
+        z = _sigmoid(x @ Wz + h @ Uz + b[:u])
+        r = _sigmoid(x @ Wr + h @ Ur + b[u:2 * u])
+        hh = np.tanh(x @ Wh + b[2 * u:] + (r * h) @ Uh)
+    h = z * h + (1.0 - z) * hh
+    return h, [h]
+
+
+def rnn(specs: list[CellSpec], weights: list[np.ndarray], x, *, initial_state=None,
+        mask=None, go_backwards=False, zero_output_for_mask=False) -> Result:
+    """Run a stack of cells over x (B, T, F); see the module docstring for masking."""
+    specs = _as_list(specs)
+    x = np.asarray(x, np.float64)
+    if x.ndim != 3:
+        raise ValueError(f"x must be (batch, time, features), got {x.shape}")
+    B, T, F = x.shape
+    cells = _split_weights(specs, weights, F)
+
+    # Per-cell state lists, from the flat initial_state (or zeros).
+    n_states = [state_count(s) for s in specs]
+    if initial_state is None:
+        flat = [np.zeros((B, s.units)) for s, n in zip(specs, n_states) for _ in range(n)]
+    else:
+        flat = [np.asarray(s, np.float64) for s in initial_state]
+        if len(flat) != sum(n_states):
+            raise ValueError(f"expected {sum(n_states)} initial states, got {len(flat)}")
+    states, pos = [], 0
+    for n in n_states:
+        states.append([s.copy() for s in flat[pos:pos + n]])
+        pos += n
+
+    mask = np.ones((B, T), bool) if mask is None else np.asarray(mask, bool)
+    if mask.shape != (B, T):
+        raise ValueError(f"mask must be {(B, T)}, got {mask.shape}")
+    if go_backwards:
+        x, mask = x[:, ::-1], mask[:, ::-1]
+
+    U_last = specs[-1].units
+    prev_out = np.zeros((B, U_last))  # repeated at masked steps
+    seq = np.zeros((B, T, U_last))
+    for t in range(T):
+        m = mask[:, t][:, None]
+        inp = x[:, t]
+        for k, (spec, wub) in enumerate(zip(specs, cells)):
+            inp, new = _cell_step(spec, wub, inp, states[k])
+            states[k] = [np.where(m, n_, o_) for n_, o_ in zip(new, states[k])]
+        out = np.where(m, inp, prev_out)
+        seq[:, t] = np.where(m, inp, 0.0) if zero_output_for_mask else out
+        prev_out = out
+    return Result(sequence=seq, last_output=prev_out, states=states)
+
+
+def _merge(a, b, mode):
+    if mode == "concat":
+        return np.concatenate([a, b], axis=-1)
+    if mode == "sum":
+        return a + b
+    if mode == "ave":
+        return (a + b) / 2.0
+    if mode == "mul":
+        return a * b
+    if mode is None:
+        return (a, b)
+    raise ValueError(f"unknown merge_mode {mode!r}")
+
+
+def bidirectional(spec_fw, w_fw, spec_bw, w_bw, x, *, merge_mode="concat",
+                  initial_state=None, mask=None) -> BiResult:
+    """Keras Bidirectional: specs may be one CellSpec or a list (stacked cells)."""
+    spec_fw, spec_bw = _as_list(spec_fw), _as_list(spec_bw)
+    init_fw = init_bw = None
+    if initial_state is not None:
+        n_fw = sum(state_count(s) for s in spec_fw)
+        init_fw, init_bw = list(initial_state[:n_fw]), list(initial_state[n_fw:])
+    # Keras documents (and both Keras 3 and tf-keras enforce) that Bidirectional
+    # sets each half's zero_output_for_mask to its return_sequences: masked steps
+    # of the sequence are zeros. last_output is unaffected (see module docstring).
+    fw = rnn(spec_fw, w_fw, x, initial_state=init_fw, mask=mask, zero_output_for_mask=True)
+    bw = rnn(spec_bw, w_bw, x, initial_state=init_bw, mask=mask, go_backwards=True,
+             zero_output_for_mask=True)
+    return BiResult(
+        sequence=_merge(fw.sequence, bw.sequence[:, ::-1], merge_mode),
+        last_output=_merge(fw.last_output, bw.last_output, merge_mode),
+        forward_states=[s for cell in fw.states for s in cell],
+        backward_states=[s for cell in bw.states for s in cell],
+    )

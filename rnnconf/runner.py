@@ -1,0 +1,127 @@
+"""One case, built once and called in every flag combination.
+
+A :class:`CaseRun` is (implementation, catalog entry, input shape, device, layer options). It
+builds one layer per (return_sequences, return_state) combination with the *same* seeded
+weights and input, so the combinations can be compared with each other and with the oracle.
+Results are memoised per worker: tests that look at the same case share one build.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rnnconf.adapter import Implementation, MissingLayer, Returned
+from rnnconf.catalog import Entry, Shape
+from rnnconf.contract import flags_text
+
+
+def seed_for(*parts: str) -> int:
+    """A stable seed from text (Python's hash() is salted per process)."""
+    return zlib.crc32("|".join(parts).encode())
+
+
+def make_input(entry: Entry, shape: Shape, salt: str = "") -> np.ndarray:
+    """Non-integer float32 values, every batch row different."""
+    rng = np.random.default_rng(seed_for("input", entry.id, shape.id, salt))
+    return rng.normal(0.0, 1.0, size=entry.input_shape(shape)).astype(np.float32)
+
+
+def make_weights(shapes: list[tuple[int, ...]], *parts: str, scale: float = 0.5) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed_for("weights", *parts))
+    return [rng.uniform(-scale, scale, size=s).astype(np.float32) for s in shapes]
+
+
+class CaseRun:
+    def __init__(self, impl: Implementation, entry: Entry, shape: Shape, device: str,
+                 options: dict[str, Any] | None = None) -> None:
+        self.impl = impl
+        self.entry = entry
+        self.shape = shape
+        self.device = device
+        self.options = dict(options or {})
+        self.x = make_input(entry, shape)
+        self.weights: list[np.ndarray] | None = None
+        self._layers: dict[tuple[bool, bool], Any] = {}
+        self._calls: dict[tuple[bool, bool], Returned | BaseException] = {}
+
+    def describe(self, return_sequences: bool, return_state: bool) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in sorted(self.options.items()))
+        return (f"{self.entry.label} with {flags_text(return_sequences, return_state)}{extra} "
+                f"on {self.device}, input {self.entry.input_shape(self.shape)}")
+
+    def layer(self, return_sequences: bool, return_state: bool) -> Any:
+        """The built layer for one combination, weights set (memoised)."""
+        key = (return_sequences, return_state)
+        if key not in self._layers:
+            with self._context(*key):
+                with self.impl.device(self.device):
+                    layer = self.entry.build(self.impl.layer, self.shape.units, return_sequences=return_sequences,
+                                             return_state=return_state, **self.options)
+                    self.impl.build(layer, self.x.shape)
+                    if self.weights is None:
+                        self.weights = make_weights([tuple(w.shape) for w in layer.get_weights()],
+                                                    self.entry.id, self.shape.id)
+                    layer.set_weights(self.weights)
+            self._layers[key] = layer
+        return self._layers[key]
+
+    def call(self, return_sequences: bool, return_state: bool, **call_kwargs: Any) -> Returned:
+        """Call eagerly on the case's input; memoised when no extra call arguments are given."""
+        key = (return_sequences, return_state)
+        if call_kwargs or key not in self._calls:
+            try:
+                layer = self.layer(*key)
+                with self._context(*key), self.impl.device(self.device):
+                    result: Returned | BaseException = self.impl.normalise(layer(self.x, **call_kwargs))
+            except BaseException as exc:  # remembered, so every test of this case sees it
+                if not isinstance(exc, Exception):
+                    raise
+                result = exc
+            if call_kwargs:
+                return self._unwrap(result)
+            self._calls[key] = result
+        return self._unwrap(self._calls[key])
+
+    def symbolic(self, return_sequences: bool, return_state: bool) -> Any:
+        layer = self.layer(return_sequences, return_state)
+        with self._context(return_sequences, return_state), self.impl.device(self.device):
+            return self.impl.symbolic(layer, tuple(self.x.shape[2:]))
+
+    def compute_output_shape(self, return_sequences: bool, return_state: bool) -> Any:
+        layer = self.layer(return_sequences, return_state)
+        with self._context(return_sequences, return_state):
+            return self.impl.compute_output_shape(layer, tuple(self.x.shape))
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _context(self, return_sequences: bool, return_state: bool) -> "_Context":
+        return _Context(self.describe(return_sequences, return_state))
+
+    @staticmethod
+    def _unwrap(result: Returned | BaseException) -> Returned:
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+
+class _Context:
+    """Turns a missing layer into a one-line failure and names the case on any other error."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        if isinstance(exc, MissingLayer):
+            pytest.fail(f"{exc} ({self.what})", pytrace=False)
+        note = f"while running {self.what}"
+        if note not in getattr(exc, "__notes__", []):
+            exc.add_note(note)
+        return False
