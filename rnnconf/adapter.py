@@ -172,6 +172,20 @@ class Implementation:
     def compute_output_shape(self, layer: Any, input_shape: tuple[int, ...]) -> Any:
         return shape_tree(layer.compute_output_shape(input_shape))
 
+    def reset_state(self, layer: Any) -> None:
+        """Keras 3 names it reset_state(); Keras 2 reset_states()."""
+        method = getattr(layer, "reset_state", None) or getattr(layer, "reset_states")
+        method()
+
+    def save_and_load(self, layer: Any, feature_shape: tuple[int, ...], path: Any) -> Any:
+        """Wrap the layer in a functional model, save it as a .keras file, load it back."""
+        inp = self.module.Input(shape=(None, *feature_shape))
+        model = self.module.Model(inp, layer(inp))
+        model.save(str(path))
+        saving = getattr(self.module, "saving", None)
+        load = getattr(saving, "load_model", None) or self.module.models.load_model
+        return load(str(path))
+
     # ---- global state --------------------------------------------------------------------
     def global_state(self) -> tuple[str, str]:
         """(dtype policy, floatx): what a test must leave as it found it."""

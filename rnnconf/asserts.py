@@ -60,3 +60,19 @@ def _head(a: np.ndarray) -> str:
     flat = np.asarray(a).reshape(-1)
     shown = np.array2string(flat[:6], precision=6, separator=", ")
     return shown + (" ..." if flat.size > 6 else "")
+
+
+def assert_matches_oracle(got: dict[str, np.ndarray], expected: dict[str, np.ndarray], context: str,
+                          *, rtol: float, atol: float) -> float:
+    """Every returned role against the oracle's; returns the worst |diff| over them."""
+    __tracebackhide__ = True
+    worst = 0.0
+    problems = []
+    for role, value in got.items():
+        try:
+            worst = max(worst, assert_close(value, expected[role], role, context, rtol=rtol, atol=atol))
+        except AssertionError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise AssertionError("\n".join(problems))
+    return worst

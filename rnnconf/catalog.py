@@ -16,6 +16,7 @@ STATES_PER_CELL = {"simple": 1, "lstm": 2, "gru": 1}
 CELL_CLASS = {"simple": "SimpleRNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}
 LAYER_CLASS = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 MERGE_MODES = ("concat", "sum", "ave", "mul", None)
+CELL_OPTIONS = ("dropout", "recurrent_dropout")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +131,9 @@ class Entry:
             cell = self.cells[0]
             return get(LAYER_CLASS[cell.kind])(units, **cell.options(), **flags, **options)
         if self.form in ("rnn", "stacked"):
-            cells = [get(CELL_CLASS[c.kind])(units + c.units_offset, **c.options())
+            # Dropout belongs to the cells; the RNN wrapper only loops.
+            per_cell = {k: options.pop(k) for k in CELL_OPTIONS if k in options}
+            cells = [get(CELL_CLASS[c.kind])(units + c.units_offset, **c.options(), **per_cell)
                      for c in self.cells]
             return get("RNN")(cells[0] if self.form == "rnn" else cells, **flags, **options)
         if self.form == "bidirectional":
@@ -171,6 +174,11 @@ def _entries() -> tuple[Entry, ...]:
 
 ENTRIES: tuple[Entry, ...] = _entries()
 BY_ID: dict[str, Entry] = {e.id: e for e in ENTRIES}
+
+# Shapes for option tests: the notebook's, a batch of 3, and a long sequence (T=7, F=2, U=6).
+OPTION_SHAPES = (SHAPES[0], SHAPES[1], SHAPES[3])
+# Masks need T >= 2 and several rows to mean anything.
+MASK_SHAPES = (SHAPES[1], SHAPES[3])
 
 # Entries the NumPy oracle covers (ConvLSTM is checked for structure and identities only).
 ORACLE_ENTRIES = tuple(e for e in ENTRIES if e.form != "conv")

@@ -147,16 +147,26 @@ def record(request: pytest.FixtureRequest) -> dict:
 
 
 @pytest.fixture
-def run(request: pytest.FixtureRequest, impl: Implementation, entry: catalog.Entry,
-        shape: catalog.Shape, device: str) -> Any:
-    """The memoised :class:`~rnnconf.runner.CaseRun` for this (entry, shape, device)."""
+def make_run(impl: Implementation, entry: catalog.Entry, shape: catalog.Shape, device: str) -> Any:
+    """``make_run(**layer_options)``: the memoised :class:`~rnnconf.runner.CaseRun` for this
+    (entry, shape, device) and these layer options (``go_backwards=True``, ``dtype=...``)."""
     from rnnconf.runner import CaseRun
 
     skip_without_gpu(impl, device)
-    key = (entry.id, shape, device)
-    if key not in _RUNS:
-        _RUNS[key] = CaseRun(impl, entry, shape, device)
-    return _RUNS[key]
+
+    def make(**options: Any) -> CaseRun:
+        key = (entry.id, shape, device, tuple(sorted(options.items())))
+        if key not in _RUNS:
+            _RUNS[key] = CaseRun(impl, entry, shape, device, options)
+        return _RUNS[key]
+
+    return make
+
+
+@pytest.fixture
+def run(make_run: Any) -> Any:
+    """The case with default layer options."""
+    return make_run()
 
 
 def skip_without_gpu(impl: Implementation, device: str) -> None:
@@ -175,7 +185,7 @@ def _keras_global_state(request: pytest.FixtureRequest) -> Any:
     if after != before:
         impl.set_global_state(before)
         pytest.fail(f"test leaked Keras global state: (dtype policy, floatx) was {before}, "
-                    f"left as {after}; use the keras_policy fixture", pytrace=False)
+                    f"left as {after}; pass dtype= to the layer instead", pytrace=False)
 
 
 # ---- recording and reports ------------------------------------------------------------------

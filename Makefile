@@ -1,0 +1,56 @@
+# Two commands do everything on a fresh machine (Python 3.11, pip and make):
+#   make report   the conformance suite on one implementation; writes reports/shapes.{html,json}, reports/junit.xml
+#   make test     everything CI runs: the conformance suite, the oracle's own tests and the self-tests
+#
+# Pick what is tested with variables (see README):
+#   make report IMPL=keras KERAS_BACKEND=jax EXTRAS=jax
+#   make report IMPL=tf_keras EXTRAS=tf_keras
+#   make report IMPL=fixtures.broken.wrong_arity        (a deliberately broken fake)
+#   make report DEVICE=gpu REQUIRE_GPU=1                 (a GPU CI job)
+
+PYTHON  ?= python3
+VENV    ?= .venv
+EXTRAS  ?= tensorflow
+IMPL    ?= keras
+N       ?= auto
+DEVICE  ?= all
+REPORTS ?= reports
+REQUIRE_GPU ?=
+
+comma   := ,
+BIN     := $(VENV)/bin
+PYTEST  := $(BIN)/python -m pytest
+STAMP   := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+GPU_OPT := $(if $(REQUIRE_GPU),--require-gpu,)
+
+.PHONY: venv report test selftest bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	touch $@
+
+# The conformance suite alone. Exits non-zero when any case failed; the reports are written either way.
+report: venv
+	@mkdir -p $(REPORTS)
+	$(PYTEST) -n $(N) tests --ignore=tests/selftest --impl $(IMPL) --device $(DEVICE) $(GPU_OPT) \
+	  --report-dir $(REPORTS) --junitxml=$(REPORTS)/junit.xml; \
+	status=$$?; \
+	echo "reports: $(REPORTS)/shapes.html  $(REPORTS)/shapes.json  $(REPORTS)/junit.xml (pytest exit $$status)"; \
+	exit $$status
+
+# Everything CI runs: the conformance suite (which writes the reports) and the self-tests that
+# prove each family of checks fails on a broken fake.
+test: report selftest
+
+selftest: venv
+	$(PYTEST) -n $(N) tests/selftest -m selftest --no-report
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(REPORTS)/shapes.* $(REPORTS)/junit.xml .hypothesis

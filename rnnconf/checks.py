@@ -1,0 +1,40 @@
+"""Check helpers shared by the value and option tests: call a case, pair what came back with
+the contract's roles, and compare it with the NumPy oracle (recording the deviation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rnnconf import contract, reference
+from rnnconf.asserts import assert_matches_oracle
+
+
+def roles_of(run: Any, return_sequences: bool, return_state: bool, **call_kwargs: Any):
+    """(role -> array, Returned) of one call; fails with both structures when they differ."""
+    got = run.call(return_sequences, return_state, **call_kwargs)
+    expected = contract.expected_tree(run.entry, run.shape, return_sequences, return_state)
+    roles = contract.by_role(expected, got.tree)
+    if roles is None:
+        pytest.fail(f"{run.describe(return_sequences, return_state)} returned "
+                    f"{contract.describe(got.tree)}, expected {contract.describe(expected)} "
+                    "(test_structure reports the difference)", pytrace=False)
+    return roles, got
+
+
+def check_against_oracle(run: Any, return_sequences: bool, return_state: bool, record: dict, *,
+                         dtype: str = "float32", call_kwargs: dict | None = None,
+                         **oracle_kwargs: Any):
+    """Call the case and compare every returned tensor with the oracle; record the deviation."""
+    __tracebackhide__ = True
+    roles, got = roles_of(run, return_sequences, return_state, **(call_kwargs or {}))
+    expected = reference.expected_roles(run.entry, run.shape, run.weights, run.x,
+                                        return_sequences=return_sequences, **oracle_kwargs)
+    context = run.describe(return_sequences, return_state)
+    if oracle_kwargs:
+        context += " with " + ", ".join(f"{k}=<{type(v).__name__}>" if hasattr(v, "shape") or isinstance(v, list)
+                                        else f"{k}={v!r}" for k, v in oracle_kwargs.items())
+    worst = assert_matches_oracle(roles, expected, context, **reference.tolerance(dtype))
+    record.update(max_abs_diff=worst, tolerance=reference.tolerance_text(dtype))
+    return roles, got

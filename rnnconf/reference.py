@@ -1,0 +1,111 @@
+"""Expected values for a catalog entry, from the NumPy oracle, keyed by contract role.
+
+This is the bridge between the catalog (which layer, which cells) and :mod:`rnnconf.oracle`
+(which knows only equations). Weights are the suite's own seeded arrays, listed in the
+documented ``get_weights()`` order: cell by cell, forward half then backward half.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rnnconf import oracle
+from rnnconf.catalog import Entry, Shape
+
+# Tolerance policy (README "Tolerances"): the oracle is float64; a float32 result may differ
+# by accumulated rounding. float16 and bfloat16 carry 11 and 8 significant bits.
+TOLERANCES = {
+    "float64": dict(rtol=1e-9, atol=1e-9),
+    "float32": dict(rtol=1e-5, atol=1e-5),
+    "float16": dict(rtol=1e-2, atol=1e-2),
+    "bfloat16": dict(rtol=5e-2, atol=5e-2),
+}
+
+
+def tolerance(dtype: str) -> dict[str, float]:
+    return TOLERANCES.get(dtype, TOLERANCES["float32"])
+
+
+def tolerance_text(dtype: str) -> str:
+    t = tolerance(dtype)
+    return f"{dtype}: rtol={t['rtol']:g}, atol={t['atol']:g}"
+
+
+def cell_specs(entry: Entry, shape: Shape) -> list[oracle.CellSpec]:
+    return [oracle.CellSpec(c.kind, u, reset_after=c.reset_after)
+            for c, u in zip(entry.cells, entry.cell_units(shape))]
+
+
+def weight_shapes(entry: Entry, shape: Shape) -> list[tuple[int, ...]]:
+    """The documented get_weights() layout for this entry."""
+    specs = cell_specs(entry, shape)
+    shapes, dim = [], shape.features
+    for spec in specs:
+        shapes += oracle.weight_shapes(spec, dim)
+        dim = spec.units
+    return shapes * 2 if entry.bidirectional else shapes
+
+
+def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray, *,
+                   return_sequences: bool, initial_state: list[np.ndarray] | None = None,
+                   mask: np.ndarray | None = None, go_backwards: bool = False,
+                   zero_output_for_mask: bool = False) -> dict[str, np.ndarray]:
+    """role -> float64 array, for the roles of a ``return_state=True`` call."""
+    specs = cell_specs(entry, shape)
+    if entry.bidirectional:
+        half = len(weights) // 2
+        res = oracle.bidirectional(specs, weights[:half], specs, weights[half:], x,
+                                   merge_mode=entry.merge_mode, initial_state=initial_state, mask=mask)
+        out = res.sequence if return_sequences else res.last_output
+        roles: dict[str, Any] = {}
+        if entry.merge_mode is None:
+            roles["output_forward"], roles["output_backward"] = out
+        else:
+            roles["output"] = out
+        names = ("h", "c")
+        roles.update({f"forward.{names[i]}": s for i, s in enumerate(res.forward_states)})
+        roles.update({f"backward.{names[i]}": s for i, s in enumerate(res.backward_states)})
+        return roles
+    res = oracle.rnn(specs, weights, x, initial_state=initial_state, mask=mask,
+                     go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask)
+    roles = {"output": res.sequence if return_sequences else res.last_output}
+    for i, states in enumerate(res.states):
+        prefix = f"cell{i}." if entry.form == "stacked" else ""
+        for name, value in zip(("h", "c"), states):
+            roles[prefix + name] = value
+    return roles
+
+
+def initial_state_arrays(entry: Entry, shape: Shape, seed: int) -> list[np.ndarray]:
+    """Seeded initial states in the documented order (cells in order; forward then backward)."""
+    rng = np.random.default_rng(seed)
+    sizes = [u for c, u in zip(entry.cells, entry.cell_units(shape)) for _ in range(c.states)]
+    if entry.bidirectional:
+        sizes = sizes * 2
+    return [rng.uniform(-1, 1, size=(shape.batch, u)).astype(np.float32) for u in sizes]
+
+
+MASK_KINDS = ("right_padded", "arbitrary", "fully_masked_row")
+
+
+def make_mask(kind: str, batch: int, steps: int, seed: int = 0) -> np.ndarray:
+    """A bool (batch, steps) mask, True = valid step. Row 0's last step is always masked, so
+    every kind exercises "the last step is masked"; other rows vary."""
+    if kind == "right_padded":
+        lengths = [max(1, steps - 1 - (i % steps)) for i in range(batch)]
+        return np.arange(steps)[None, :] < np.array(lengths)[:, None]
+    if kind == "arbitrary":
+        rng = np.random.default_rng(seed)
+        mask = rng.random((batch, steps)) < 0.6
+        mask[:, 0] = True
+        mask[0, -1] = False
+        if batch > 1:
+            mask[1, -1] = True
+        return mask
+    if kind == "fully_masked_row":
+        mask = make_mask("right_padded", batch, steps)
+        mask[0, :] = False
+        return mask
+    raise ValueError(f"unknown mask kind {kind!r}")

@@ -1,0 +1,147 @@
+"""Run the real suite in a subprocess (pytester) and compare its outcomes with the spec.
+
+- :func:`run_suite` runs chosen test files of this repository on one implementation
+  (``--impl``), CPU only, without the expectation files, and returns a :class:`SuiteRun`;
+- the node-id builders (:func:`catalog_ids`, :func:`notebook_ids`) spell the node ids a
+  selection must produce, from the catalog -- never from a run;
+- :meth:`SuiteRun.assert_outcomes` checks that exactly the expected node ids failed, each with
+  the expected message, and that every other selected node passed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from pathlib import Path
+from typing import Iterable
+
+import pytest
+
+from rnnconf import catalog
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+STRUCTURE = "tests/test_structure.py"
+IDENTITIES = "tests/test_identities.py"
+SYMBOLIC = "tests/test_symbolic.py"
+NOTEBOOK = "tests/test_notebook.py"
+DEVICE = "cpu"
+BOTH = (False, True)
+TIMEOUT_S = 300
+
+
+class SuiteRun:
+    def __init__(self, result: pytest.RunResult, cases: dict[str, dict[str, str]],
+                 command: str) -> None:
+        self.result = result
+        self.ret = int(result.ret)
+        self.cases = cases
+        self.command = command
+        self.stdout = result.stdout.str()
+        self.stderr = result.stderr.str()
+
+    def outcome(self, outcome: str) -> set[str]:
+        return {n for n, c in self.cases.items() if c["outcome"] == outcome}
+
+    def assert_outcomes(self, *, failed: dict[str, Iterable[str]] | None = None,
+                        passed: Iterable[str] = (), skipped: Iterable[str] = (),
+                        xfailed: Iterable[str] = (), outcome: str = "failed") -> None:
+        """``failed`` maps a message regex to the node ids that must fail with it (``outcome``
+        names the kind of failure: ``failed``, or ``error`` for a setup/teardown failure).
+        The selection must be exactly these node ids plus ``passed``/``skipped``/``xfailed``."""
+        __tracebackhide__ = True
+        failed = {pattern: set(ids) for pattern, ids in (failed or {}).items()}
+        want = {n: outcome for ids in failed.values() for n in ids}
+        for name, ids in (("passed", passed), ("skipped", skipped), ("xfailed", xfailed)):
+            want.update({n: name for n in ids})
+        problems = []
+        missing = sorted(set(want) - set(self.cases))
+        if missing:
+            problems.append(f"{len(missing)} expected node id(s) did not run, e.g. {missing[:3]}")
+        extra = sorted(set(self.cases) - set(want))
+        if extra:
+            problems.append(f"{len(extra)} node id(s) ran that the spec does not list, e.g. {extra[:3]}")
+        wrong = sorted(n for n in set(want) & set(self.cases) if self.cases[n]["outcome"] != want[n])
+        for n in wrong[:5]:
+            message = self.cases[n]["message"].strip().splitlines()[-1:] or [""]
+            problems.append(f"{n}: {self.cases[n]['outcome']}, expected {want[n]} ({message[0][:300]})")
+        if len(wrong) > 5:
+            problems.append(f"... and {len(wrong) - 5} more node id(s) with an unexpected outcome")
+        for pattern, ids in failed.items():
+            unexplained = sorted(n for n in ids & set(self.cases)
+                                 if self.cases[n]["outcome"] == outcome
+                                 and not re.search(pattern, self.cases[n]["message"]))
+            for n in unexplained[:3]:
+                problems.append(f"{n}: the failure message does not match {pattern!r}:\n"
+                                f"{self.cases[n]['message'][-1500:]}")
+        expected_ret = 1 if failed and any(failed.values()) else 0
+        if self.ret != expected_ret:
+            problems.append(f"exit code {self.ret}, expected {expected_ret}")
+        assert not problems, (f"{self.command}\n  " + "\n  ".join(problems)
+                              + f"\n--- inner stdout (tail) ---\n{self.stdout[-3000:]}"
+                              + f"\n--- inner stderr (tail) ---\n{self.stderr[-1500:]}")
+
+
+def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, impl: str | None,
+              files: Iterable[str], *args: str, k: str | None = None,
+              expectations: str = "none") -> SuiteRun:
+    """Run ``files`` (repository-relative) of the real suite on ``impl`` in a subprocess.
+
+    ``impl=None`` passes no ``--impl`` (the environment decides).
+    """
+    out = pytester.path / "outcomes.json"
+    # The inner run imports the harness (rnnconf), the fakes (fixtures.broken) and our plugin.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(HERE)]))
+    argv = [*(str(REPO / f) for f in files),
+            "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
+            "-p", "no:randomly", "-p", "outcomes_plugin", "--selftest-outcomes", str(out),
+            "--device", DEVICE, "--expectations", expectations, "--no-report", "-rA"]
+    if impl is not None:
+        argv += ["--impl", impl]
+    if k is not None:
+        argv += ["-k", k]
+    argv += list(args)
+    result = pytester.runpytest_subprocess(*argv, timeout=TIMEOUT_S)
+    cases = json.loads(out.read_text()) if out.is_file() else {}
+    return SuiteRun(result, cases, "pytest " + " ".join(argv))
+
+
+# ---- node ids, from the catalog ----------------------------------------------------------------
+def _flag_ids(return_sequences: Iterable[bool] | None, return_state: Iterable[bool] | None):
+    seqs = [["seq" if s else "last"] for s in return_sequences] if return_sequences is not None else [[]]
+    states = [["state" if s else "nostate"] for s in return_state] if return_state is not None else [[]]
+    return [a + b for a, b in itertools.product(seqs, states)]
+
+
+def catalog_ids(module: str, test: str, entries: Iterable[str], *,
+                return_sequences: Iterable[bool] | None = BOTH,
+                return_state: Iterable[bool] | None = BOTH,
+                shapes: Iterable[catalog.Shape] = catalog.SHAPES) -> set[str]:
+    """Node ids of a catalog test: ``test[<entry>-<seq|last>-<state|nostate>-<shape>-cpu]``.
+
+    Pass ``None`` for an axis the test does not have (test_last_step_is_final_state has no
+    return_state axis; test_flag_combinations_agree has neither).
+    """
+    shapes = list(shapes)
+    return {f"{module}::{test}[{'-'.join([e, *flags, s.id, DEVICE])}]"
+            for e in entries for flags in _flag_ids(return_sequences, return_state) for s in shapes}
+
+
+def notebook_ids(test: str, names: Iterable[str] | None = None, *,
+                 return_sequences: Iterable[bool] | None = None,
+                 return_state: Iterable[bool] | None = None) -> set[str]:
+    """Node ids of a notebook test: ``test[<seq|last>-<state|nostate>-cpu-<name>]``; ``names``
+    is None for a test without the layer-name axis (test_lstm_returns_output_h_and_c)."""
+    named = [[n] for n in names] if names is not None else [[]]
+    return {f"{NOTEBOOK}::{test}[{'-'.join([*flags, DEVICE, *n])}]"
+            for n in named for flags in _flag_ids(return_sequences, return_state)}
+
+
+def entry_ids(predicate) -> list[str]:
+    return [e.id for e in catalog.ENTRIES if predicate(e)]
+
+
+def shapes_where(predicate) -> list[catalog.Shape]:
+    return [s for s in catalog.SHAPES if predicate(s)]

@@ -1,0 +1,264 @@
+"""Every assertion family of the suite fails on a fake that has the bug it exists to catch.
+
+Each fake in fixtures/broken/ is real Keras 3 except for one deliberate bug. For each, a
+:class:`Caught` spells out -- from the contract, not from a run -- which node ids of a narrow
+selection must fail, with which message, and which must pass: the bug is caught, and it is
+caught only where it can show (T = 1 hides an off-by-one step, a batch of one hides mixed rows,
+T = 4 hides a hard-coded T = 4, ...). The control runs the union of the selections on real
+Keras, where everything passes (known nonconformances from fixtures/expectations/ xfail).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+
+import pytest
+
+from rnnconf import catalog
+from rnnconf.expectations import Expectations
+
+from .suite import (BOTH, IDENTITIES, NOTEBOOK, REPO, STRUCTURE, SYMBOLIC, catalog_ids,
+                    entry_ids, notebook_ids, run_suite, shapes_where)
+
+pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.selftest
+
+NOTEBOOK_LAYERS = ("SimpleRNN", "RNN_SimpleRNNCell", "LSTM", "GRU")
+ONE_SHAPE = [catalog.NOTEBOOK_SHAPE]
+NOT_THE_LAYER = r"output(\[:, -1\])? == h does not hold"  # assert_identical on output vs h
+
+
+@dataclasses.dataclass(frozen=True)
+class Caught:
+    """A fake, the selection of the suite to run on it, and the outcomes the spec predicts."""
+
+    fake: str
+    family: str  # the assertion family this fake proves able to fail
+    files: tuple[str, ...]
+    k: str
+    failed: dict[str, frozenset[str]]  # failure-message regex -> node ids that fail with it
+    passed: frozenset[str]
+    outcome: str = "failed"  # "error" when the failure is in setup/teardown
+
+    def selected(self) -> set[str]:
+        return set(self.passed).union(*self.failed.values())
+
+
+def caught(fake: str, family: str, files: tuple[str, ...], k: str, failed: dict[str, set[str]],
+           passed: set[str], **kw) -> Caught:
+    return Caught(fake, family, files, k, {p: frozenset(i) for p, i in failed.items()},
+                  frozenset(passed), **kw)
+
+
+def _lstm_arity(**kw):
+    return catalog_ids(STRUCTURE, "test_arity", ["LSTM"], **kw)
+
+
+CAUGHT = [
+    caught(
+        "wrong_arity", "test_structure::test_arity (the number of returned items)",
+        (STRUCTURE, NOTEBOOK),
+        "(test_arity and ([LSTM- or [SimpleRNN-)) or test_lstm_returns_output_h_and_c",
+        failed={
+            r"expected 3 items \(\[output .*, h .*, c .*\]\), got 2": _lstm_arity(return_state=[True]),
+            r"returned 2 item\(s\), expected 3": notebook_ids(
+                "test_lstm_returns_output_h_and_c", return_sequences=BOTH),
+        },
+        passed=_lstm_arity(return_state=[False])
+        | catalog_ids(STRUCTURE, "test_arity", ["SimpleRNN"]),
+    ),
+    caught(
+        "lstm_c_is_h", "test_identities::test_cell_state_is_not_hidden_state",
+        (STRUCTURE, IDENTITIES, NOTEBOOK),
+        "((test_arity or test_cell_state_is_not_hidden_state or test_last_step_is_final_state)"
+        " and [LSTM-) or test_lstm_returns_output_h_and_c",
+        failed={
+            r"c is identical to h": catalog_ids(
+                IDENTITIES, "test_cell_state_is_not_hidden_state", ["LSTM"], return_state=None)
+            | notebook_ids("test_lstm_returns_output_h_and_c", return_sequences=BOTH),
+        },
+        passed=_lstm_arity()
+        | catalog_ids(IDENTITIES, "test_last_step_is_final_state", ["LSTM"], return_state=None),
+    ),
+    caught(
+        "swapped_states", "test_identities::test_last_step_is_final_state (which state is h)",
+        (IDENTITIES, NOTEBOOK),
+        "((test_last_step_is_final_state or test_cell_state_is_not_hidden_state"
+        " or test_flag_combinations_agree) and [LSTM-)"
+        " or test_last_step_is_hidden_state or test_output_is_hidden_state_without_sequences",
+        failed={
+            NOT_THE_LAYER: catalog_ids(
+                IDENTITIES, "test_last_step_is_final_state", ["LSTM"], return_state=None)
+            | notebook_ids("test_last_step_is_hidden_state", ["LSTM"])
+            | notebook_ids("test_output_is_hidden_state_without_sequences", ["LSTM"]),
+        },
+        passed=catalog_ids(IDENTITIES, "test_cell_state_is_not_hidden_state", ["LSTM"],
+                           return_state=None)
+        | catalog_ids(IDENTITIES, "test_flag_combinations_agree", ["LSTM"],
+                      return_sequences=None, return_state=None)
+        | notebook_ids("test_last_step_is_hidden_state", ["SimpleRNN", "RNN_SimpleRNNCell", "GRU"])
+        | notebook_ids("test_output_is_hidden_state_without_sequences",
+                       ["SimpleRNN", "RNN_SimpleRNNCell", "GRU"]),
+    ),
+    caught(
+        "state_one_step_early", "test_identities::test_last_step_is_final_state (T > 1 only)",
+        (IDENTITIES, NOTEBOOK),
+        "((test_last_step_is_final_state or test_flag_combinations_agree) and [GRU-)"
+        " or test_last_step_is_hidden_state",
+        failed={
+            NOT_THE_LAYER: catalog_ids(
+                IDENTITIES, "test_last_step_is_final_state", ["GRU"], return_state=None,
+                shapes=shapes_where(lambda s: s.timesteps > 1))
+            | notebook_ids("test_last_step_is_hidden_state", ["GRU"]),  # the notebook has T = 4
+        },
+        passed=catalog_ids(IDENTITIES, "test_last_step_is_final_state", ["GRU"], return_state=None,
+                           shapes=shapes_where(lambda s: s.timesteps == 1))
+        | catalog_ids(IDENTITIES, "test_flag_combinations_agree", ["GRU"],
+                      return_sequences=None, return_state=None)
+        | notebook_ids("test_last_step_is_hidden_state", ["SimpleRNN", "RNN_SimpleRNNCell", "LSTM"]),
+    ),
+    caught(
+        "batch_rows_mixed", "test_identities::test_last_step_is_final_state (batch > 1 only)",
+        (IDENTITIES, NOTEBOOK),
+        "((test_last_step_is_final_state or test_flag_combinations_agree) and [SimpleRNN-)"
+        " or test_last_step_is_hidden_state",
+        failed={
+            NOT_THE_LAYER: catalog_ids(
+                IDENTITIES, "test_last_step_is_final_state", ["SimpleRNN"], return_state=None,
+                shapes=shapes_where(lambda s: s.batch > 1)),
+        },
+        # The notebook's single sequence cannot show it: its own check passes.
+        passed=catalog_ids(IDENTITIES, "test_last_step_is_final_state", ["SimpleRNN"],
+                           return_state=None, shapes=shapes_where(lambda s: s.batch == 1))
+        | catalog_ids(IDENTITIES, "test_flag_combinations_agree", ["SimpleRNN"],
+                      return_sequences=None, return_state=None)
+        | notebook_ids("test_last_step_is_hidden_state", NOTEBOOK_LAYERS),
+    ),
+    caught(
+        "hardcoded_T4", "test_structure::test_shapes (T != 4 only)",
+        (STRUCTURE,),
+        "(test_shapes or test_arity) and [LSTM-",
+        failed={
+            r"\(output\)\.shape=\(\d+, 4, \d+\), expected \(\d+, \d+, \d+\)": catalog_ids(
+                STRUCTURE, "test_shapes", ["LSTM"], return_sequences=[True],
+                shapes=shapes_where(lambda s: s.timesteps != 4)),
+        },
+        passed=catalog_ids(STRUCTURE, "test_shapes", ["LSTM"], return_sequences=[False])
+        | catalog_ids(STRUCTURE, "test_shapes", ["LSTM"], return_sequences=[True],
+                      shapes=shapes_where(lambda s: s.timesteps == 4))
+        | _lstm_arity(),
+    ),
+    caught(
+        "wrong_symbolic_shape", "test_symbolic (compute_output_shape, functional Input)",
+        (SYMBOLIC, STRUCTURE),
+        "(test_compute_output_shape or test_functional_input or test_shapes) and [LSTM-",
+        failed={
+            r"compute_output_shape of .*\n.*\(output\)\.shape=\([^)]*\), expected": catalog_ids(
+                SYMBOLIC, "test_compute_output_shape", ["LSTM"]),
+            r"Input\(shape=\(None, \.\.\.\)\) of .*\n.*\(output\)\.shape=\(None, [^)]*\), expected":
+                catalog_ids(SYMBOLIC, "test_functional_input", ["LSTM"]),
+        },
+        passed=catalog_ids(STRUCTURE, "test_shapes", ["LSTM"]),
+    ),
+    caught(
+        "flags_disagree", "test_identities::test_flag_combinations_agree",
+        (IDENTITIES, STRUCTURE),
+        "(test_flag_combinations_agree or test_last_step_is_final_state or test_arity) and [GRU-",
+        failed={
+            r"return_state=False == .*return_state=True does not hold": catalog_ids(
+                IDENTITIES, "test_flag_combinations_agree", ["GRU"],
+                return_sequences=None, return_state=None),
+        },
+        passed=catalog_ids(IDENTITIES, "test_last_step_is_final_state", ["GRU"], return_state=None)
+        | catalog_ids(STRUCTURE, "test_arity", ["GRU"]),
+    ),
+    caught(
+        "sequences_by_default", "test_notebook::test_flags_default_to_false",
+        (NOTEBOOK, STRUCTURE),
+        "test_flags_default_to_false or (test_printed_shapes and -SimpleRNN])"
+        " or (test_arity and [SimpleRNN-)",
+        failed={
+            r"SimpleRNN: return_sequences defaults to True": notebook_ids(
+                "test_flags_default_to_false", ["SimpleRNN"]),
+        },
+        passed=notebook_ids("test_flags_default_to_false", ["RNN_SimpleRNNCell", "LSTM", "GRU"])
+        | notebook_ids("test_printed_shapes", ["SimpleRNN"], return_sequences=BOTH,
+                       return_state=BOTH)
+        | catalog_ids(STRUCTURE, "test_arity", ["SimpleRNN"]),
+    ),
+    caught(
+        "accepts_2d_input", "test_notebook::test_input_must_be_3d",
+        (NOTEBOOK,),
+        "test_input_must_be_3d or (test_printed_shapes and -LSTM])",
+        failed={
+            r"DID NOT RAISE|accepted|2-D": notebook_ids("test_input_must_be_3d", ["LSTM"]),
+        },
+        passed=notebook_ids("test_input_must_be_3d", ["SimpleRNN", "RNN_SimpleRNNCell", "GRU"])
+        | notebook_ids("test_printed_shapes", ["LSTM"], return_sequences=BOTH, return_state=BOTH),
+    ),
+    caught(
+        "missing_gru", "a missing layer fails only its own cases, naming layers.<name>",
+        (STRUCTURE, NOTEBOOK),
+        "(test_arity and B1T4F5U3) or test_flags_default_to_false",
+        failed={
+            r"has no layers\.GRU": catalog_ids(
+                STRUCTURE, "test_arity", entry_ids(lambda e: "GRU" in e.label), shapes=ONE_SHAPE)
+            | notebook_ids("test_flags_default_to_false", ["GRU"]),
+        },
+        passed=catalog_ids(STRUCTURE, "test_arity", entry_ids(lambda e: "GRU" not in e.label),
+                           shapes=ONE_SHAPE)
+        | notebook_ids("test_flags_default_to_false", ["SimpleRNN", "RNN_SimpleRNNCell", "LSTM"]),
+    ),
+    caught(
+        "bidirectional_forward_states_only", "test_structure::test_arity (Bidirectional states)",
+        (STRUCTURE,),
+        "test_arity and ((B1T4F5U3 and [Bi_) or [Bi_LSTM_concat- or [LSTM-)",
+        failed={
+            r"expected \d+ items \(\[.*backward\.h.*\]\), got \d+": catalog_ids(
+                STRUCTURE, "test_arity", entry_ids(lambda e: e.bidirectional),
+                return_state=[True], shapes=ONE_SHAPE)
+            | catalog_ids(STRUCTURE, "test_arity", ["Bi_LSTM_concat"], return_state=[True]),
+        },
+        passed=catalog_ids(STRUCTURE, "test_arity", entry_ids(lambda e: e.bidirectional),
+                           return_state=[False], shapes=ONE_SHAPE)
+        | catalog_ids(STRUCTURE, "test_arity", ["Bi_LSTM_concat"], return_state=[False])
+        | _lstm_arity(),
+    ),
+    caught(
+        "leaks_global_policy", "the plugin's global-state guard (_keras_global_state)",
+        (NOTEBOOK, STRUCTURE),
+        "test_flags_default_to_false or (test_arity and [LSTM- and B1T4F5U3)",
+        failed={
+            r"test leaked Keras global state: .*float32.*mixed_float16": notebook_ids(
+                "test_flags_default_to_false", ["LSTM"]) | _lstm_arity(shapes=ONE_SHAPE),
+        },
+        passed=notebook_ids("test_flags_default_to_false", ["SimpleRNN", "RNN_SimpleRNNCell", "GRU"]),
+        outcome="error",
+    ),
+]
+
+
+@pytest.mark.parametrize("spec", CAUGHT, ids=[c.fake for c in CAUGHT])
+def test_fake_is_caught(pytester, monkeypatch, spec):
+    run = run_suite(pytester, monkeypatch, f"fixtures.broken.{spec.fake}", spec.files, k=spec.k)
+    assert f"implementation fixtures.broken.{spec.fake} " in run.stdout, "the header must name the fake"
+    run.assert_outcomes(failed=spec.failed, passed=spec.passed, outcome=spec.outcome)
+
+
+def test_real_keras_passes_every_selection(pytester, monkeypatch):
+    """The control: the union of the selections above passes on Keras itself.
+
+    Known Keras nonconformances (fixtures/expectations/) are strict xfails here, as in a normal
+    run; which cases they cover is read from the expectation files, not from a run.
+    """
+    selected = set().union(*(c.selected() for c in CAUGHT))
+    files = tuple(dict.fromkeys(f for c in CAUGHT for f in c.files))
+    k = " or ".join(f"({c.k})" for c in CAUGHT)
+    keras_like = types.SimpleNamespace(spec="keras",
+                                       backend=os.environ.get("KERAS_BACKEND", "tensorflow"))
+    known = Expectations.for_run("auto", REPO, keras_like)
+    xfailed = {n for n in selected if known.match(n) is not None}
+    run = run_suite(pytester, monkeypatch, "keras", files, k=k, expectations="auto")
+    run.assert_outcomes(passed=selected - xfailed, xfailed=xfailed)

@@ -1,0 +1,28 @@
+"""initial_state: the final states of a call can be passed back as the next call's initial
+state, in the same structure ([h0], [h0, c0] for LSTM, one entry per stacked cell, forward then
+backward halves for Bidirectional), and the values follow from it."""
+
+import pytest
+
+from rnnconf import catalog, contract, reference
+from rnnconf.runner import seed_for
+from rnnconf.checks import check_against_oracle
+
+
+def nest_like_states(entry, shape, flat):
+    """Arrange flat initial states like the returned states (the contract's state subtree)."""
+    tree = contract.expected_tree(entry, shape, True, True)[(2 if entry.bidirectional and entry.merge_mode is None else 1):]
+    it = iter(flat)
+
+    def fill(node):
+        return [fill(n) for n in node] if isinstance(node, list) else next(it)
+
+    return fill(tree)
+
+
+@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
+@pytest.mark.shapes(*catalog.OPTION_SHAPES)
+def test_initial_state_matches_oracle(run, entry, return_sequences, return_state, shape, device, record):
+    flat = reference.initial_state_arrays(entry, shape, seed_for("initial", entry.id, shape.id))
+    check_against_oracle(run, return_sequences, return_state, record, initial_state=flat,
+                         call_kwargs={"initial_state": nest_like_states(entry, shape, flat)})

@@ -1,0 +1,65 @@
+"""Masks (passed as ``mask=``): right-padded, arbitrary, and with a fully masked row.
+
+At a masked step the states are frozen and the sequence output repeats the previous output
+(zeros with ``zero_output_for_mask=True``); the last output and the final state are those after
+the last unmasked step. Bidirectional zero-fills masked steps of its sequences (documented)."""
+
+import numpy as np
+import pytest
+
+from rnnconf import catalog, reference
+from rnnconf.asserts import assert_close
+from rnnconf.checks import check_against_oracle, roles_of
+
+mask_kinds = pytest.mark.parametrize("mask_kind", reference.MASK_KINDS)
+
+
+def _mask(run, kind):
+    return reference.make_mask(kind, run.shape.batch, run.shape.timesteps, seed=run.shape.timesteps)
+
+
+@mask_kinds
+@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
+@pytest.mark.shapes(*catalog.MASK_SHAPES)
+def test_mask_matches_oracle(run, entry, return_sequences, return_state, shape, device, mask_kind, record):
+    mask = _mask(run, mask_kind)
+    check_against_oracle(run, return_sequences, return_state, record, mask=mask, call_kwargs={"mask": mask})
+
+
+@mask_kinds
+@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional)
+@pytest.mark.shapes(*catalog.MASK_SHAPES)
+def test_zero_output_for_mask_matches_oracle(make_run, entry, return_sequences, return_state, shape, device,
+                                             mask_kind, record):
+    run = make_run(zero_output_for_mask=True)
+    mask = _mask(run, mask_kind)
+    check_against_oracle(run, return_sequences, return_state, record, mask=mask,
+                         zero_output_for_mask=True, call_kwargs={"mask": mask})
+
+
+@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional)
+@pytest.mark.shapes(*catalog.MASK_SHAPES)
+def test_final_state_is_state_after_last_unmasked_step(run, entry, return_sequences, shape, device, record):
+    """Implementation against itself: a right-padded row ends in the state of the unmasked run
+    on that row truncated to its length."""
+    mask = _mask(run, "right_padded")
+    masked, _ = roles_of(run, return_sequences, True, mask=mask)
+    layer = run.layer(return_sequences, True)
+    worst = 0.0
+    for row, length in enumerate(mask.sum(axis=1)):
+        with run.impl.device(device):
+            alone = run.impl.normalise(layer(run.x[row:row + 1, :length]))
+        from rnnconf import contract
+
+        expected = contract.expected_tree(entry, shape, return_sequences, True)
+        roles = contract.by_role(expected, alone.tree)
+        for role, value in roles.items():
+            if role == "output":
+                continue
+            worst = max(worst, assert_close(masked[role][row:row + 1], value,
+                                            f"{role} of row {row} (length {length})",
+                                            run.describe(return_sequences, True) + " with a right-padded mask",
+                                            rtol=1e-6, atol=1e-6))
+    record["max_abs_diff"] = worst
+    record["tolerance"] = "implementation vs itself: rtol=1e-6, atol=1e-6"
+    assert np.any(~mask), "the mask must mask something"

@@ -1,0 +1,34 @@
+"""Options that must not change the values: unroll=True (a different graph, the same numbers),
+and dropout / recurrent_dropout at inference (deterministic, equal to no dropout)."""
+
+import pytest
+
+from rnnconf import catalog, contract
+from rnnconf.asserts import assert_close, assert_identical
+from rnnconf.checks import check_against_oracle
+
+
+@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
+@pytest.mark.shapes(*catalog.OPTION_SHAPES)
+def test_unroll_matches_oracle_and_loop(make_run, entry, return_sequences, return_state, shape, device, record):
+    unrolled = make_run(unroll=True)
+    check_against_oracle(unrolled, return_sequences, return_state, record)
+    loop = make_run().call(return_sequences, return_state).tree
+    for a, b in zip(contract.flatten(unrolled.call(return_sequences, return_state).tree), contract.flatten(loop)):
+        assert_close(a, b, "unroll=True vs the loop", unrolled.describe(return_sequences, return_state),
+                     rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.shapes(*catalog.OPTION_SHAPES)
+def test_dropout_inactive_at_inference(make_run, entry, return_sequences, return_state, shape, device, record):
+    dropped = make_run(dropout=0.5, recurrent_dropout=0.5)
+    plain = make_run().call(return_sequences, return_state).tree
+    context = dropped.describe(return_sequences, return_state)
+    default = dropped.call(return_sequences, return_state).tree
+    explicit = dropped.call(return_sequences, return_state, training=False).tree
+    for a, b in zip(contract.flatten(default), contract.flatten(explicit)):
+        assert_identical(a, b, "call() == call(training=False)", context)
+    worst = 0.0
+    for a, b in zip(contract.flatten(default), contract.flatten(plain)):
+        worst = max(worst, assert_close(a, b, "inference with dropout vs without", context, rtol=1e-6, atol=1e-6))
+    record.update(max_abs_diff=worst, tolerance="implementation vs itself: rtol=1e-6, atol=1e-6")
