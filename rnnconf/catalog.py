@@ -131,15 +131,20 @@ class Entry:
             cell = self.cells[0]
             return get(LAYER_CLASS[cell.kind])(units, **cell.options(), **flags, **options)
         if self.form in ("rnn", "stacked"):
-            # Dropout belongs to the cells; the RNN wrapper only loops.
+            # Dropout belongs to the cells; the RNN wrapper only loops. A dtype policy is
+            # given to both: each cell is a layer that computes in its own policy.
             per_cell = {k: options.pop(k) for k in CELL_OPTIONS if k in options}
+            if "dtype" in options:
+                per_cell["dtype"] = options["dtype"]
             cells = [get(CELL_CLASS[c.kind])(units + c.units_offset, **c.options(), **per_cell)
                      for c in self.cells]
             return get("RNN")(cells[0] if self.form == "rnn" else cells, **flags, **options)
         if self.form == "bidirectional":
             cell = self.cells[0]
             inner = get(LAYER_CLASS[cell.kind])(units, **cell.options(), **flags, **options)
-            return get("Bidirectional")(inner, merge_mode=self.merge_mode)
+            # The wrapper is a layer with its own dtype policy: give it the same one.
+            wrapper = {"dtype": options["dtype"]} if "dtype" in options else {}
+            return get("Bidirectional")(inner, merge_mode=self.merge_mode, **wrapper)
         return get(f"ConvLSTM{self.conv_rank}D")(
             units, self.kernel_size, padding=self.padding, **flags, **options)
 

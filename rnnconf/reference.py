@@ -17,7 +17,7 @@ from rnnconf.catalog import Entry, Shape
 # Tolerance policy (README "Tolerances"): the oracle is float64; a float32 result may differ
 # by accumulated rounding. float16 and bfloat16 carry 11 and 8 significant bits.
 TOLERANCES = {
-    "float64": dict(rtol=1e-9, atol=1e-9),
+    "float64": dict(rtol=1e-12, atol=1e-12),
     "float32": dict(rtol=1e-5, atol=1e-5),
     "float16": dict(rtol=1e-2, atol=1e-2),
     "bfloat16": dict(rtol=5e-2, atol=5e-2),

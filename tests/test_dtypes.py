@@ -1,0 +1,31 @@
+"""dtypes: a float64 layer returns float64 output AND states; under mixed_float16 (bfloat16)
+every returned tensor is float16 (bfloat16) while the weights stay float32; values follow the
+oracle within the dtype's tolerance. The policy is passed to the layer (dtype=...), so no test
+touches the global policy."""
+
+import pytest
+
+from rnnconf import catalog, contract
+from rnnconf.checks import check_against_oracle
+
+POLICIES = {  # policy -> (compute dtype of every returned tensor, variable dtype)
+    "float64": ("float64", "float64"),
+    "mixed_float16": ("float16", "float32"),
+    "mixed_bfloat16": ("bfloat16", "float32"),
+}
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
+@pytest.mark.shapes(catalog.NOTEBOOK_SHAPE, catalog.SHAPES[3])
+def test_dtype_of_every_output_and_state(make_run, entry, return_sequences, return_state, shape, device,
+                                         policy, record):
+    compute, variable = POLICIES[policy]
+    run = make_run(dtype=policy)
+    roles, got = check_against_oracle(run, return_sequences, return_state, record, dtype=compute)
+    context = run.describe(return_sequences, return_state)
+    wrong = [f"{role}: {dtype}" for role, dtype in zip(roles, contract.flatten(got.dtypes)) if dtype != compute]
+    assert not wrong, f"expected every returned tensor in {compute} for {context}; got {', '.join(wrong)}"
+    weights = run.layer(return_sequences, return_state).weights
+    kept = {str(getattr(w.dtype, "name", w.dtype)).replace("tf.", "") for w in weights}
+    assert kept == {variable}, f"weights are {sorted(kept)}, expected {variable} under {policy} for {context}"

@@ -1,0 +1,51 @@
+"""Serialization keeps what a layer returns: get_config/from_config and a .keras save/load keep
+the flags and, with the same weights, the values (bit for bit: the same code runs)."""
+
+import pytest
+
+from rnnconf import catalog, contract
+from rnnconf.asserts import assert_identical
+
+FLAGS = ("return_sequences", "return_state")
+
+
+def _flag_values(layer):
+    return {f: getattr(layer, f, None) for f in FLAGS}
+
+
+@pytest.mark.shapes(catalog.NOTEBOOK_SHAPE)
+def test_config_round_trip(run, entry, return_sequences, return_state, shape, device):
+    layer = run.layer(return_sequences, return_state)
+    context = run.describe(return_sequences, return_state)
+    clone = type(layer).from_config(layer.get_config())
+    assert _flag_values(clone) == _flag_values(layer) == dict(zip(FLAGS, (return_sequences, return_state))), \
+        f"flags after from_config(get_config()): {_flag_values(clone)}, before: {_flag_values(layer)}, for {context}"
+    with run.impl.device(device):
+        run.impl.build(clone, run.x.shape)
+        clone.set_weights(run.weights)
+        again = run.impl.normalise(clone(run.x)).tree
+    original = run.call(return_sequences, return_state).tree
+    assert len(contract.flatten(again)) == len(contract.flatten(original)), \
+        f"from_config clone returned {contract.describe(again)}, original {contract.describe(original)}"
+    for i, (a, b) in enumerate(zip(contract.flatten(again), contract.flatten(original))):
+        assert_identical(a, b, f"returned[{i}] after from_config(get_config())", context)
+
+
+@pytest.mark.entries(lambda e: e.id in ("SimpleRNN", "LSTM", "GRU_reset_before", "RNN_LSTMCell_GRUCell",
+                                        "Bi_LSTM_concat", "Bi_GRU_None", "ConvLSTM1D"))
+@pytest.mark.shapes(catalog.NOTEBOOK_SHAPE)
+def test_keras_file_round_trip(run, entry, return_sequences, return_state, shape, device, tmp_path):
+    layer = run.layer(return_sequences, return_state)
+    context = run.describe(return_sequences, return_state)
+    original = run.call(return_sequences, return_state).tree
+    with run.impl.device(device):
+        model = run.impl.save_and_load(layer, tuple(run.x.shape[2:]), tmp_path / "case.keras")
+        loaded = run.impl.normalise(model(run.x)).tree
+    inner = [l for l in model.layers if type(l).__name__ == type(layer).__name__]
+    assert inner and _flag_values(inner[0]) == _flag_values(layer), \
+        f"flags after .keras save/load: {[_flag_values(l) for l in inner]}, before {_flag_values(layer)}, for {context}"
+    flat_loaded, flat_original = contract.flatten(loaded), contract.flatten(original)
+    assert len(flat_loaded) == len(flat_original), \
+        f"loaded model returned {contract.describe(loaded)}, the layer {contract.describe(original)}, for {context}"
+    for i, (a, b) in enumerate(zip(flat_loaded, flat_original)):
+        assert_identical(a, b, f"returned[{i}] after .keras save/load", context)
