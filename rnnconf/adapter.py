@@ -242,7 +242,10 @@ def _placement(x: Any) -> str:
             device = None
     if device is None and hasattr(x, "devices"):
         device = ",".join(str(d) for d in x.devices())
-    return str(device) if device is not None else "unknown"
+    if device is None:
+        return "unknown"
+    text = str(device)
+    return text.split("device:")[-1] if "device:" in text else text  # TF: /job:.../device:CPU:0
 
 
 def _backend_version(backend: str) -> str:

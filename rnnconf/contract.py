@@ -99,6 +99,15 @@ def describe(tree: Tree) -> str:
     return _shape_text(tuple(np.shape(tree)))
 
 
+def describe_returned(expected: Tree, actual: Tree) -> str:
+    """What came back, labelled with the expected roles where the nesting allows."""
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        return "[" + ", ".join(describe_returned(e, a) for e, a in zip(expected, actual)) + "]"
+    if isinstance(expected, Leaf) and not isinstance(actual, list):
+        return f"{expected.role} {_leaf_shape_text(actual)}"
+    return _describe_actual(actual)
+
+
 def _shape_text(shape: Sequence) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
 

@@ -65,6 +65,11 @@ def pytest_configure(config: pytest.Config) -> None:
             f"({impl.title}). Run on a machine with a GPU and a GPU build of the backend, "
             "or drop --require-gpu to skip the GPU cases.")
     config.stash[IMPL_KEY] = impl
+    from hypothesis import settings
+
+    from rnnconf import strategies  # registers the profiles
+
+    settings.load_profile("ci" if os.environ.get("CI") else "dev")
     config.stash[EXPECT_KEY] = Expectations.for_run(config.getoption("--expectations"),
                                                     Path(config.rootpath), impl)
     # Cases of one (entry, shape, device) share a built layer: keep them on one xdist worker.
@@ -231,7 +236,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if stale:
             terminalreporter.section("rnn-conformance: stale expectations")
             for entry in stale:
-                terminalreporter.write_line(f"matches no case that ran: {entry.pattern}  ({entry.link})")
+                terminalreporter.write_line(f"matches no case that ran (fixed, renamed or deselected): {entry.pattern}")
     paths = config.stash.get(PATHS_KEY, None)
     if paths:
         terminalreporter.write_sep("-", "rnn-conformance reports")

@@ -70,7 +70,7 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
     for c in cases:
         if c["test"] == "test_shapes":
             returned[(c["shape"], c["device"], c["entry"], c["return_sequences"], c["return_state"])] = c
-    shape_tables = []
+    shape_tables, skipped_tables = [], []
     for shape_id in doc["shapes"]:
         for device in devices:
             rows = []
@@ -81,7 +81,11 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
                     cells.append(c)
                 if any(cells):
                     rows.append({"entry": eid, "cells": cells})
-            if rows:
+            ran = any(c and c["outcome"] != "skipped" for row in rows for c in row["cells"])
+            if rows and not ran:
+                skipped_tables.append({"shape": shape_id, "device": device,
+                                       "reason": next(c["message"] for row in rows for c in row["cells"] if c)})
+            elif rows:
                 shape_tables.append({"shape": shape_id, "device": device, "rows": rows,
                                      "notebook": shape_id == doc["notebook_shape"]})
 
@@ -134,6 +138,7 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
         "combos": [contract.flags_id(rs, st) for rs, st in COMBOS],
         "combo_flags": COMBOS,
         "shape_tables": shape_tables,
+        "skipped_tables": skipped_tables,
         "matrix_cols": matrix_cols,
         "matrix": matrix,
         "families": sorted((k, dict(v), sum(v.values())) for k, v in families.items()),
