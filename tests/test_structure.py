@@ -13,8 +13,9 @@ def test_arity(run, entry, return_sequences, return_state, shape, device, record
     """The number of returned items and their nesting (shapes aside)."""
     got = run.call(return_sequences, return_state)
     expected = contract.expected_tree(entry, shape, return_sequences, return_state)
-    record.update(expected=contract.describe(expected), got=contract.describe(got.tree),
-                  containers=got.containers, dtypes=got.dtypes, placements=got.placements)
+    record.update(expected=contract.describe(expected), got=contract.describe_returned(expected, got.tree),
+                  containers=got.containers, dtypes=sorted(set(contract.flatten(got.dtypes))),
+                  placements=got.placements)
     assert_structure(expected, got.tree, run.describe(return_sequences, return_state), shapes=False)
 
 
@@ -22,6 +23,7 @@ def test_shapes(run, entry, return_sequences, return_state, shape, device, recor
     """The shape of every output and every state."""
     got = run.call(return_sequences, return_state)
     expected = contract.expected_tree(entry, shape, return_sequences, return_state)
-    record.update(expected=contract.describe(expected), got=contract.describe(got.tree),
-                  containers=got.containers, dtypes=got.dtypes, placements=got.placements)
+    record.update(expected=contract.describe(expected), got=contract.describe_returned(expected, got.tree),
+                  containers=got.containers, dtypes=sorted(set(contract.flatten(got.dtypes))),
+                  placements=got.placements)
     assert_structure(expected, got.tree, run.describe(return_sequences, return_state))
