@@ -40,7 +40,7 @@ def assert_identical(lhs: Any, rhs: Any, what: str, context: str) -> None:
 
 
 def assert_close(actual: Any, expected: Any, what: str, context: str, *, rtol: float,
-                 atol: float) -> float:
+                 atol: float, against: str = "the NumPy oracle") -> float:
     """Compare with a tolerance; returns the max |diff| so reports can show it."""
     __tracebackhide__ = True
     actual = np.asarray(actual, dtype=np.float64)
@@ -51,8 +51,8 @@ def assert_close(actual: Any, expected: Any, what: str, context: str, *, rtol: f
     ok = np.allclose(actual, expected, rtol=rtol, atol=atol)
     if not ok:
         raise AssertionError(
-            f"{what} differs from the NumPy oracle for {context}: max |diff| = {diff:.3g} "
-            f"(rtol={rtol:g}, atol={atol:g})\n  got[0]     ={_head(actual)}\n  oracle[0]  ={_head(expected)}")
+            f"{what} differs from {against} for {context}: max |diff| = {diff:.3g} "
+            f"(rtol={rtol:g}, atol={atol:g})\n  got[0]      ={_head(actual)}\n  expected[0] ={_head(expected)}")
     return diff
 
 

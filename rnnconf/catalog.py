@@ -180,10 +180,17 @@ def _entries() -> tuple[Entry, ...]:
 ENTRIES: tuple[Entry, ...] = _entries()
 BY_ID: dict[str, Entry] = {e.id: e for e in ENTRIES}
 
-# Shapes for option tests: the notebook's, a batch of 3, and a long sequence (T=7, F=2, U=6).
-OPTION_SHAPES = (SHAPES[0], SHAPES[1], SHAPES[3])
-# Masks need T >= 2 and several rows to mean anything.
-MASK_SHAPES = (SHAPES[1], SHAPES[3])
+# Option tests run on one shape in the default lane -- several rows, T=4 (masks need T >= 2 and
+# rows that differ) -- and, with --full, also on the notebook's and a long one (T=7, F=2, U=6).
+OPTION_SHAPES = (SHAPES[1],)
+OPTION_SHAPES_FULL = (SHAPES[0], SHAPES[1], SHAPES[3])
+MASK_SHAPES = (SHAPES[1],)
+MASK_SHAPES_FULL = (SHAPES[1], SHAPES[3])
+# Named sets for @pytest.mark.shapes("options"): (default lane, --full lane).
+SHAPE_SETS = {
+    "options": (OPTION_SHAPES, OPTION_SHAPES_FULL),
+    "masks": (MASK_SHAPES, MASK_SHAPES_FULL),
+}
 
 # Entries the NumPy oracle covers (ConvLSTM is checked for structure and identities only).
 ORACLE_ENTRIES = tuple(e for e in ENTRIES if e.form != "conv")

@@ -86,8 +86,13 @@ class Expectations:
         return None
 
     def stale(self, nodeids: Iterable[str]) -> list[Known]:
+        """Entries that match no case that ran, among entries whose test file ran at all (a run
+        of other files says nothing about them)."""
         ids = list(nodeids)
-        return [e for e in self.entries if not any(e.matches(n) for n in ids)]
+        files = {n.split("::")[0] for n in ids}
+        return [e for e in self.entries
+                if any(_glob(e.pattern.split("::")[0]).fullmatch(f) for f in files)
+                and not any(e.matches(n) for n in ids)]
 
 
 def _glob(pattern: str) -> "re.Pattern[str]":

@@ -40,6 +40,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--device", choices=("all", "cpu", "gpu"), default="all",
                     help="run the cases of one device only (default: both; GPU cases skip "
                          "with a reason when no GPU is visible)")
+    group.addoption("--full", action="store_true",
+                    default=os.environ.get("RNN_CONFORMANCE_FULL", "") not in ("", "0"),
+                    help="run the option tests on every option shape, not one (slower; "
+                         "default: $RNN_CONFORMANCE_FULL)")
     group.addoption("--expectations", default="auto",
                     help="TOML file of known nonconformances (strict xfails); 'auto' picks "
                          "fixtures/expectations/<impl>[-<backend>].toml, 'none' disables them")
@@ -65,11 +69,6 @@ def pytest_configure(config: pytest.Config) -> None:
             f"({impl.title}). Run on a machine with a GPU and a GPU build of the backend, "
             "or drop --require-gpu to skip the GPU cases.")
     config.stash[IMPL_KEY] = impl
-    from hypothesis import settings
-
-    from rnnconf import strategies  # registers the profiles
-
-    settings.load_profile("ci" if os.environ.get("CI") else "dev")
     config.stash[EXPECT_KEY] = Expectations.for_run(config.getoption("--expectations"),
                                                     Path(config.rootpath), impl)
     # Cases of one (entry, shape, device) share a built layer: keep them on one xdist worker.
@@ -110,12 +109,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("return_state", [False, True], ids=["nostate", "state"])
     if "shape" in names:
         marker = metafunc.definition.get_closest_marker("shapes")
-        shapes = list(marker.args) if marker else list(catalog.SHAPES)
+        shapes = _resolve_shapes(marker.args, metafunc.config) if marker else list(catalog.SHAPES)
         metafunc.parametrize("shape", shapes, ids=[s.id for s in shapes])
     if "device" in names:
         wanted = metafunc.config.getoption("--device")
         devices = [d for d in DEVICES if wanted in ("all", d)]
         metafunc.parametrize("device", devices, ids=devices)
+
+
+def _resolve_shapes(args: tuple, config: pytest.Config) -> list[catalog.Shape]:
+    """Shape objects, or names of catalog.SHAPE_SETS (their --full variant with --full)."""
+    full = config.getoption("--full")
+    shapes: list[catalog.Shape] = []
+    for arg in args:
+        shapes += catalog.SHAPE_SETS[arg][1 if full else 0] if isinstance(arg, str) else [arg]
+    return list(dict.fromkeys(shapes))
 
 
 def _marker_arg(metafunc: pytest.Metafunc, name: str) -> Any:
@@ -125,6 +133,8 @@ def _marker_arg(metafunc: pytest.Metafunc, name: str) -> Any:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     expectations = config.stash[EXPECT_KEY]
+    impl = config.stash[IMPL_KEY]
+    no_gpu = pytest.mark.skip(reason=no_gpu_reason(impl)) if not impl.gpus() else None
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if "entry" in params:
@@ -133,6 +143,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(group))
         if params.get("device") == "gpu":
             item.add_marker(pytest.mark.gpu)
+            if no_gpu is not None:  # skip before any fixture runs: cheap, and the same reason
+                item.add_marker(no_gpu)
         known = expectations.match(item.nodeid)
         if known is not None:
             item.add_marker(pytest.mark.xfail(strict=True, reason=known.text()))
@@ -174,10 +186,14 @@ def run(make_run: Any) -> Any:
     return make_run()
 
 
+def no_gpu_reason(impl: Implementation) -> str:
+    return (f"no GPU visible to {impl.backend} {impl.backend_version}: GPU cases run where one is; "
+            "pass --require-gpu to make its absence an error")
+
+
 def skip_without_gpu(impl: Implementation, device: str) -> None:
     if device == "gpu" and not impl.gpus():
-        pytest.skip(f"no GPU visible to {impl.backend} {impl.backend_version}: GPU cases run "
-                    "where one is; pass --require-gpu to make its absence an error")
+        pytest.skip(no_gpu_reason(impl))
 
 
 @pytest.fixture(autouse=True)
@@ -197,9 +213,11 @@ def _keras_global_state(request: pytest.FixtureRequest) -> Any:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     report = yield
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "device" not in params:  # only conformance cases go to the report (not oracle/self-tests)
+        return report
     if report.when == "call" or (report.when == "setup" and not report.passed):
         data = dict(item.stash.get(RECORD_STASH, {}))
-        params = getattr(getattr(item, "callspec", None), "params", {})
         for name in ("return_sequences", "return_state", "device"):
             if name in params:
                 data.setdefault(name, params[name])

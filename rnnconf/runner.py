@@ -97,8 +97,8 @@ class CaseRun:
             return self.impl.compute_output_shape(layer, tuple(self.x.shape))
 
     # ---- helpers -------------------------------------------------------------------------
-    def _context(self, return_sequences: bool, return_state: bool) -> "_Context":
-        return _Context(self.describe(return_sequences, return_state))
+    def _context(self, return_sequences: bool, return_state: bool) -> "CaseContext":
+        return CaseContext(self.describe(return_sequences, return_state))
 
     @staticmethod
     def _unwrap(result: Returned | BaseException) -> Returned:
@@ -107,7 +107,7 @@ class CaseRun:
         return result
 
 
-class _Context:
+class CaseContext:
     """Turns a missing layer into a one-line failure and names the case on any other error."""
 
     def __init__(self, what: str) -> None:

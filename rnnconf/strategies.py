@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -13,6 +15,8 @@ settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=30, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
+
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 entries = st.sampled_from(catalog.ENTRIES)
 flags = st.tuples(st.booleans(), st.booleans())

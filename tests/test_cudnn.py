@@ -18,7 +18,7 @@ def _keras3_only(impl):
 
 @pytest.mark.parametrize("use_cudnn", ["auto", False], ids=["auto", "false"])
 @pytest.mark.entries(FAST_PATH_ENTRIES)
-@pytest.mark.shapes(*catalog.OPTION_SHAPES)
+@pytest.mark.shapes("options")
 def test_use_cudnn_matches_oracle(impl, make_run, entry, return_sequences, return_state, shape, device,
                                   use_cudnn, record):
     _keras3_only(impl)

@@ -6,7 +6,7 @@ touches the global policy."""
 import pytest
 
 from rnnconf import catalog, contract
-from rnnconf.checks import check_against_oracle
+from rnnconf.checks import check_against_oracle, roles_of
 
 POLICIES = {  # policy -> (compute dtype of every returned tensor, variable dtype)
     "float64": ("float64", "float64"),
@@ -17,15 +17,16 @@ POLICIES = {  # policy -> (compute dtype of every returned tensor, variable dtyp
 
 @pytest.mark.parametrize("policy", list(POLICIES))
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
-@pytest.mark.shapes(catalog.NOTEBOOK_SHAPE, catalog.SHAPES[3])
+@pytest.mark.shapes("options")
 def test_dtype_of_every_output_and_state(make_run, entry, return_sequences, return_state, shape, device,
                                          policy, record):
     compute, variable = POLICIES[policy]
     run = make_run(dtype=policy)
-    roles, got = check_against_oracle(run, return_sequences, return_state, record, dtype=compute)
     context = run.describe(return_sequences, return_state)
+    roles, got = roles_of(run, return_sequences, return_state)
     wrong = [f"{role}: {dtype}" for role, dtype in zip(roles, contract.flatten(got.dtypes)) if dtype != compute]
     assert not wrong, f"expected every returned tensor in {compute} for {context}; got {', '.join(wrong)}"
+    check_against_oracle(run, return_sequences, return_state, record, dtype=compute)
     weights = run.layer(return_sequences, return_state).weights
     kept = {str(getattr(w.dtype, "name", w.dtype)).replace("tf.", "") for w in weights}
     assert kept == {variable}, f"weights are {sorted(kept)}, expected {variable} under {policy} for {context}"

@@ -12,14 +12,14 @@ UNIDIRECTIONAL = lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional  
 
 
 @pytest.mark.entries(UNIDIRECTIONAL)
-@pytest.mark.shapes(*catalog.OPTION_SHAPES)
+@pytest.mark.shapes("options")
 def test_go_backwards_matches_oracle(make_run, entry, return_sequences, return_state, shape, device, record):
     check_against_oracle(make_run(go_backwards=True), return_sequences, return_state, record,
                          go_backwards=True)
 
 
 @pytest.mark.entries(UNIDIRECTIONAL)
-@pytest.mark.shapes(*catalog.OPTION_SHAPES)
+@pytest.mark.shapes("options")
 def test_go_backwards_last_step_is_final_state(make_run, entry, return_sequences, shape, device):
     run = make_run(go_backwards=True)
     roles, _ = roles_of(run, return_sequences, True)

@@ -21,7 +21,7 @@ def nest_like_states(entry, shape, flat):
 
 
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
-@pytest.mark.shapes(*catalog.OPTION_SHAPES)
+@pytest.mark.shapes("options")
 def test_initial_state_matches_oracle(run, entry, return_sequences, return_state, shape, device, record):
     flat = reference.initial_state_arrays(entry, shape, seed_for("initial", entry.id, shape.id))
     check_against_oracle(run, return_sequences, return_state, record, initial_state=flat,

@@ -20,7 +20,7 @@ def _mask(run, kind):
 
 @mask_kinds
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
-@pytest.mark.shapes(*catalog.MASK_SHAPES)
+@pytest.mark.shapes("masks")
 def test_mask_matches_oracle(run, entry, return_sequences, return_state, shape, device, mask_kind, record):
     mask = _mask(run, mask_kind)
     check_against_oracle(run, return_sequences, return_state, record, mask=mask, call_kwargs={"mask": mask})
@@ -28,7 +28,7 @@ def test_mask_matches_oracle(run, entry, return_sequences, return_state, shape, 
 
 @mask_kinds
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional)
-@pytest.mark.shapes(*catalog.MASK_SHAPES)
+@pytest.mark.shapes("masks")
 def test_zero_output_for_mask_matches_oracle(make_run, entry, return_sequences, return_state, shape, device,
                                              mask_kind, record):
     run = make_run(zero_output_for_mask=True)
@@ -38,7 +38,7 @@ def test_zero_output_for_mask_matches_oracle(make_run, entry, return_sequences, 
 
 
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional)
-@pytest.mark.shapes(*catalog.MASK_SHAPES)
+@pytest.mark.shapes("masks")
 def test_final_state_is_state_after_last_unmasked_step(run, entry, return_sequences, shape, device, record):
     """Implementation against itself: a right-padded row ends in the state of the unmasked run
     on that row truncated to its length."""
@@ -59,7 +59,8 @@ def test_final_state_is_state_after_last_unmasked_step(run, entry, return_sequen
             worst = max(worst, assert_close(masked[role][row:row + 1], value,
                                             f"{role} of row {row} (length {length})",
                                             run.describe(return_sequences, True) + " with a right-padded mask",
-                                            rtol=1e-6, atol=1e-6))
+                                            rtol=1e-6, atol=1e-6,
+                                            against="the same layer on the row cut to its length"))
     record["max_abs_diff"] = worst
     record["tolerance"] = "implementation vs itself: rtol=1e-6, atol=1e-6"
     assert np.any(~mask), "the mask must mask something"

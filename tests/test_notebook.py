@@ -6,11 +6,15 @@ The shapes asserted here are the ones the notebook printed and the Keras documen
 they are written out in full on purpose, so the notebook can be read next to this file.
 """
 
+import re
+
 import numpy as np
 import pytest
 
 from rnnconf.asserts import assert_identical, assert_structure
-from rnnconf.contract import Leaf
+from rnnconf.contract import Leaf, describe
+from rnnconf.plugin import skip_without_gpu
+from rnnconf.runner import CaseContext
 
 UNITS = 3
 NOTEBOOK_INPUT_SHAPE = (1, 4, 5)
@@ -43,10 +47,8 @@ def notebook_input():
 
 
 def _call(impl, device, name, x, **flags):
-    from rnnconf.plugin import skip_without_gpu
-
     skip_without_gpu(impl, device)
-    with impl.device(device):
+    with CaseContext(f"{name}(3) with {flags} on {device}"), impl.device(device):
         layer = NOTEBOOK_LAYERS[name](impl, **flags)
         return layer, impl.normalise(layer(x))
 
@@ -59,24 +61,34 @@ def test_flags_default_to_false(impl, name, device, notebook_input):
     assert_structure(PRINTED[(False, False)], got.tree, f"{name}(3) with default flags on {device}")
 
 
+RANK_3 = re.compile(r"ndim=3|rank 3|\b3-?D\b|3 dimensions")
+
+
 @layer_names
 def test_input_must_be_3d(impl, name, device, notebook_input):
     """A (timesteps, features) input without the batch axis is rejected.
 
-    SimpleRNN, LSTM and GRU declare ``ndim=3`` and raise ``ValueError`` naming the rank before
-    any computation. ``RNN(cell)`` accepts nested inputs for custom cells, so it declares no
-    rank; the claim for it is only that the input is rejected, whatever the error type.
+    SimpleRNN, LSTM and GRU declare ``ndim=3`` and raise ``ValueError`` naming the expected rank
+    before any computation. ``RNN(cell)`` accepts nested inputs for custom cells, so it declares
+    no rank; the claim for it is only that the input is rejected, whatever the error type.
     """
-    from rnnconf.plugin import skip_without_gpu
-
     skip_without_gpu(impl, device)
     expected = Exception if name.startswith("RNN_") else ValueError
-    with impl.device(device):
+    two_d = notebook_input[0]  # (4, 5): timesteps and features, no batch axis
+    with CaseContext(f"{name}(3) on {device}"), impl.device(device):
         layer = NOTEBOOK_LAYERS[name](impl)
-        with pytest.raises(expected) as info:
-            layer(notebook_input[0])  # (4, 5): timesteps and features, no batch axis
+        try:
+            returned = layer(two_d)
+        except expected as exc:
+            error = exc
+        else:
+            pytest.fail(f"{name}(3) accepted a 2-D input {two_d.shape} on {device} and returned "
+                        f"{describe(impl.normalise(returned).tree)}; expected {expected.__name__} "
+                        "(input must be 3-D: batch, timesteps, features)", pytrace=False)
     if expected is ValueError:
-        assert "3" in str(info.value), f"{name}: the error should name the expected rank 3: {info.value}"
+        assert RANK_3.search(str(error)), (
+            f"{name}(3) rejected a 2-D input with a ValueError that does not name the expected rank 3 "
+            f"(ndim=3 / rank 3 / 3-D): {error}")
 
 
 @layer_names

@@ -5,6 +5,7 @@ import pytest
 
 from rnnconf import catalog, contract
 from rnnconf.asserts import assert_identical
+from rnnconf.runner import CaseContext
 
 FLAGS = ("return_sequences", "return_state")
 
@@ -38,7 +39,7 @@ def test_keras_file_round_trip(run, entry, return_sequences, return_state, shape
     layer = run.layer(return_sequences, return_state)
     context = run.describe(return_sequences, return_state)
     original = run.call(return_sequences, return_state).tree
-    with run.impl.device(device):
+    with CaseContext(f"saving and loading a .keras model of {context}"), run.impl.device(device):
         model = run.impl.save_and_load(layer, tuple(run.x.shape[2:]), tmp_path / "case.keras")
         loaded = run.impl.normalise(model(run.x)).tree
     inner = [l for l in model.layers if type(l).__name__ == type(layer).__name__]

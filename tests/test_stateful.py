@@ -7,11 +7,8 @@ from rnnconf import catalog, contract, reference
 from rnnconf.asserts import assert_identical, assert_matches_oracle
 
 
-STATEFUL_SHAPES = tuple(s for s in catalog.OPTION_SHAPES if s.timesteps >= 2)
-
-
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional)
-@pytest.mark.shapes(*STATEFUL_SHAPES)
+@pytest.mark.shapes("options")
 def test_stateful_halves_equal_whole(make_run, entry, return_sequences, return_state, shape, device, record):
     run = make_run(stateful=True)
     impl = run.impl
@@ -42,7 +39,7 @@ def test_stateful_halves_equal_whole(make_run, entry, return_sequences, return_s
 
 
 @pytest.mark.entries(lambda e: e.bidirectional)
-@pytest.mark.shapes(*STATEFUL_SHAPES)
+@pytest.mark.shapes("options")
 def test_bidirectional_stateful_forward_half_carries(make_run, entry, return_sequences, shape, device, record):
     """Bidirectional(stateful=True, return_state=True): the call works, returns the documented
     structure, and the forward half's state after two calls is the whole sequence's."""

@@ -9,17 +9,17 @@ from rnnconf.checks import check_against_oracle
 
 
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
-@pytest.mark.shapes(*catalog.OPTION_SHAPES)
+@pytest.mark.shapes("options")
 def test_unroll_matches_oracle_and_loop(make_run, entry, return_sequences, return_state, shape, device, record):
     unrolled = make_run(unroll=True)
     check_against_oracle(unrolled, return_sequences, return_state, record)
     loop = make_run().call(return_sequences, return_state).tree
     for a, b in zip(contract.flatten(unrolled.call(return_sequences, return_state).tree), contract.flatten(loop)):
-        assert_close(a, b, "unroll=True vs the loop", unrolled.describe(return_sequences, return_state),
-                     rtol=1e-6, atol=1e-6)
+        assert_close(a, b, "unroll=True", unrolled.describe(return_sequences, return_state),
+                     rtol=1e-6, atol=1e-6, against="the loop (unroll=False, same weights)")
 
 
-@pytest.mark.shapes(*catalog.OPTION_SHAPES)
+@pytest.mark.shapes("options")
 def test_dropout_inactive_at_inference(make_run, entry, return_sequences, return_state, shape, device, record):
     dropped = make_run(dropout=0.5, recurrent_dropout=0.5)
     plain = make_run().call(return_sequences, return_state).tree
@@ -30,5 +30,6 @@ def test_dropout_inactive_at_inference(make_run, entry, return_sequences, return
         assert_identical(a, b, "call() == call(training=False)", context)
     worst = 0.0
     for a, b in zip(contract.flatten(default), contract.flatten(plain)):
-        worst = max(worst, assert_close(a, b, "inference with dropout vs without", context, rtol=1e-6, atol=1e-6))
+        worst = max(worst, assert_close(a, b, "inference with dropout", context, rtol=1e-6, atol=1e-6,
+                                        against="the same weights without dropout"))
     record.update(max_abs_diff=worst, tolerance="implementation vs itself: rtol=1e-6, atol=1e-6")

@@ -1,7 +1,8 @@
 """Run the real suite in a subprocess (pytester) and compare its outcomes with the spec.
 
-- :func:`run_suite` runs chosen test files of this repository on one implementation
-  (``--impl``), CPU only, without the expectation files, and returns a :class:`SuiteRun`;
+- :func:`run_suite` runs chosen test files (or node ids) of this repository on one
+  implementation (``--impl``), CPU only, by default without the expectation files (so a known
+  Keras xfail cannot mask a fake's failure), and returns a :class:`SuiteRun`;
 - the node-id builders (:func:`catalog_ids`, :func:`notebook_ids`) spell the node ids a
   selection must produce, from the catalog -- never from a run;
 - :meth:`SuiteRun.assert_outcomes` checks that exactly the expected node ids failed, each with
@@ -33,6 +34,8 @@ TIMEOUT_S = 300
 
 
 class SuiteRun:
+    """One inner run: exit code, output, and ``cases`` ({nodeid: {outcome, message}})."""
+
     def __init__(self, result: pytest.RunResult, cases: dict[str, dict[str, str]],
                  command: str) -> None:
         self.result = result
@@ -41,9 +44,6 @@ class SuiteRun:
         self.command = command
         self.stdout = result.stdout.str()
         self.stderr = result.stderr.str()
-
-    def outcome(self, outcome: str) -> set[str]:
-        return {n for n, c in self.cases.items() if c["outcome"] == outcome}
 
     def assert_outcomes(self, *, failed: dict[str, Iterable[str]] | None = None,
                         passed: Iterable[str] = (), skipped: Iterable[str] = (),
@@ -94,10 +94,14 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, impl: 
     out = pytester.path / "outcomes.json"
     # The inner run imports the harness (rnnconf), the fakes (fixtures.broken) and our plugin.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(HERE)]))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # the inner runs are CPU only: skip GPU probing
     argv = [*(str(REPO / f) for f in files),
             "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
             "-p", "no:randomly", "-p", "outcomes_plugin", "--selftest-outcomes", str(out),
-            "--device", DEVICE, "--expectations", expectations, "--no-report", "-rA"]
+            "--device", DEVICE, "--expectations", expectations, "--no-report", "-rA",
+            # Each inner run pays for importing the backend; skip what it does not need: it
+            # runs in one process, and the modules it runs use no Hypothesis (-1.5 s a run).
+            "-p", "no:xdist", "-p", "no:hypothesispytest"]
     if impl is not None:
         argv += ["--impl", impl]
     if k is not None:

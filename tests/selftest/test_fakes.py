@@ -26,7 +26,9 @@ pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.selftest
 
 NOTEBOOK_LAYERS = ("SimpleRNN", "RNN_SimpleRNNCell", "LSTM", "GRU")
+SHAPE = {s.id: s for s in catalog.SHAPES}
 ONE_SHAPE = [catalog.NOTEBOOK_SHAPE]
+LAST_STATE = dict(return_sequences=[False], return_state=[True], shapes=ONE_SHAPE)
 NOT_THE_LAYER = r"output(\[:, -1\])? == h does not hold"  # assert_identical on output vs h
 
 
@@ -60,33 +62,31 @@ CAUGHT = [
     caught(
         "wrong_arity", "test_structure::test_arity (the number of returned items)",
         (STRUCTURE, NOTEBOOK),
-        "(test_arity and ([LSTM- or [SimpleRNN-)) or test_lstm_returns_output_h_and_c",
+        "(test_arity and [LSTM-) or test_lstm_returns_output_h_and_c",
         failed={
             r"expected 3 items \(\[output .*, h .*, c .*\]\), got 2": _lstm_arity(return_state=[True]),
             r"returned 2 item\(s\), expected 3": notebook_ids(
                 "test_lstm_returns_output_h_and_c", return_sequences=BOTH),
         },
-        passed=_lstm_arity(return_state=[False])
-        | catalog_ids(STRUCTURE, "test_arity", ["SimpleRNN"]),
+        passed=_lstm_arity(return_state=[False]),
     ),
     caught(
         "lstm_c_is_h", "test_identities::test_cell_state_is_not_hidden_state",
         (STRUCTURE, IDENTITIES, NOTEBOOK),
-        "((test_arity or test_cell_state_is_not_hidden_state or test_last_step_is_final_state)"
-        " and [LSTM-) or test_lstm_returns_output_h_and_c",
+        "((test_cell_state_is_not_hidden_state or test_last_step_is_final_state) and [LSTM-)"
+        " or (test_arity and [LSTM- and -state-) or test_lstm_returns_output_h_and_c",
         failed={
             r"c is identical to h": catalog_ids(
                 IDENTITIES, "test_cell_state_is_not_hidden_state", ["LSTM"], return_state=None)
             | notebook_ids("test_lstm_returns_output_h_and_c", return_sequences=BOTH),
         },
-        passed=_lstm_arity()
+        passed=_lstm_arity(return_state=[True])
         | catalog_ids(IDENTITIES, "test_last_step_is_final_state", ["LSTM"], return_state=None),
     ),
     caught(
         "swapped_states", "test_identities::test_last_step_is_final_state (which state is h)",
         (IDENTITIES, NOTEBOOK),
-        "((test_last_step_is_final_state or test_cell_state_is_not_hidden_state"
-        " or test_flag_combinations_agree) and [LSTM-)"
+        "((test_last_step_is_final_state or test_cell_state_is_not_hidden_state) and [LSTM-)"
         " or test_last_step_is_hidden_state or test_output_is_hidden_state_without_sequences",
         failed={
             NOT_THE_LAYER: catalog_ids(
@@ -96,8 +96,6 @@ CAUGHT = [
         },
         passed=catalog_ids(IDENTITIES, "test_cell_state_is_not_hidden_state", ["LSTM"],
                            return_state=None)
-        | catalog_ids(IDENTITIES, "test_flag_combinations_agree", ["LSTM"],
-                      return_sequences=None, return_state=None)
         | notebook_ids("test_last_step_is_hidden_state", ["SimpleRNN", "RNN_SimpleRNNCell", "GRU"])
         | notebook_ids("test_output_is_hidden_state_without_sequences",
                        ["SimpleRNN", "RNN_SimpleRNNCell", "GRU"]),
@@ -105,8 +103,8 @@ CAUGHT = [
     caught(
         "state_one_step_early", "test_identities::test_last_step_is_final_state (T > 1 only)",
         (IDENTITIES, NOTEBOOK),
-        "((test_last_step_is_final_state or test_flag_combinations_agree) and [GRU-)"
-        " or test_last_step_is_hidden_state",
+        "(test_last_step_is_final_state and [GRU-) or test_last_step_is_hidden_state"
+        " or test_flag_combinations_agree[GRU-B2T7F2U6-",
         failed={
             NOT_THE_LAYER: catalog_ids(
                 IDENTITIES, "test_last_step_is_final_state", ["GRU"], return_state=None,
@@ -115,15 +113,16 @@ CAUGHT = [
         },
         passed=catalog_ids(IDENTITIES, "test_last_step_is_final_state", ["GRU"], return_state=None,
                            shapes=shapes_where(lambda s: s.timesteps == 1))
-        | catalog_ids(IDENTITIES, "test_flag_combinations_agree", ["GRU"],
-                      return_sequences=None, return_state=None)
+        # every combination returns the same early state: they agree (T = 7 here)
+        | catalog_ids(IDENTITIES, "test_flag_combinations_agree", ["GRU"], return_sequences=None,
+                      return_state=None, shapes=[SHAPE["B2T7F2U6"]])
         | notebook_ids("test_last_step_is_hidden_state", ["SimpleRNN", "RNN_SimpleRNNCell", "LSTM"]),
     ),
     caught(
         "batch_rows_mixed", "test_identities::test_last_step_is_final_state (batch > 1 only)",
         (IDENTITIES, NOTEBOOK),
-        "((test_last_step_is_final_state or test_flag_combinations_agree) and [SimpleRNN-)"
-        " or test_last_step_is_hidden_state",
+        "(test_last_step_is_final_state and [SimpleRNN-) or test_last_step_is_hidden_state"
+        " or test_flag_combinations_agree[SimpleRNN-B3T4F5U3-",
         failed={
             NOT_THE_LAYER: catalog_ids(
                 IDENTITIES, "test_last_step_is_final_state", ["SimpleRNN"], return_state=None,
@@ -132,23 +131,24 @@ CAUGHT = [
         # The notebook's single sequence cannot show it: its own check passes.
         passed=catalog_ids(IDENTITIES, "test_last_step_is_final_state", ["SimpleRNN"],
                            return_state=None, shapes=shapes_where(lambda s: s.batch == 1))
+        # every combination returns the same mixed rows: they agree (batch 3 here)
         | catalog_ids(IDENTITIES, "test_flag_combinations_agree", ["SimpleRNN"],
-                      return_sequences=None, return_state=None)
+                      return_sequences=None, return_state=None,
+                      shapes=[SHAPE["B3T4F5U3"]])
         | notebook_ids("test_last_step_is_hidden_state", NOTEBOOK_LAYERS),
     ),
     caught(
         "hardcoded_T4", "test_structure::test_shapes (T != 4 only)",
         (STRUCTURE,),
-        "(test_shapes or test_arity) and [LSTM-",
+        "(test_shapes or test_arity) and [LSTM-seq-",
         failed={
             r"\(output\)\.shape=\(\d+, 4, \d+\), expected \(\d+, \d+, \d+\)": catalog_ids(
                 STRUCTURE, "test_shapes", ["LSTM"], return_sequences=[True],
                 shapes=shapes_where(lambda s: s.timesteps != 4)),
         },
-        passed=catalog_ids(STRUCTURE, "test_shapes", ["LSTM"], return_sequences=[False])
-        | catalog_ids(STRUCTURE, "test_shapes", ["LSTM"], return_sequences=[True],
-                      shapes=shapes_where(lambda s: s.timesteps == 4))
-        | _lstm_arity(),
+        passed=catalog_ids(STRUCTURE, "test_shapes", ["LSTM"], return_sequences=[True],
+                           shapes=shapes_where(lambda s: s.timesteps == 4))
+        | _lstm_arity(return_sequences=[True]),
     ),
     caught(
         "wrong_symbolic_shape", "test_symbolic (compute_output_shape, functional Input)",
@@ -178,7 +178,7 @@ CAUGHT = [
         "sequences_by_default", "test_notebook::test_flags_default_to_false",
         (NOTEBOOK, STRUCTURE),
         "test_flags_default_to_false or (test_printed_shapes and -SimpleRNN])"
-        " or (test_arity and [SimpleRNN-)",
+        " or (test_arity and [SimpleRNN- and B1T4F5U3)",
         failed={
             r"SimpleRNN: return_sequences defaults to True": notebook_ids(
                 "test_flags_default_to_false", ["SimpleRNN"]),
@@ -186,7 +186,7 @@ CAUGHT = [
         passed=notebook_ids("test_flags_default_to_false", ["RNN_SimpleRNNCell", "LSTM", "GRU"])
         | notebook_ids("test_printed_shapes", ["SimpleRNN"], return_sequences=BOTH,
                        return_state=BOTH)
-        | catalog_ids(STRUCTURE, "test_arity", ["SimpleRNN"]),
+        | catalog_ids(STRUCTURE, "test_arity", ["SimpleRNN"], shapes=ONE_SHAPE),
     ),
     caught(
         "accepts_2d_input", "test_notebook::test_input_must_be_3d",
@@ -199,32 +199,43 @@ CAUGHT = [
         | notebook_ids("test_printed_shapes", ["LSTM"], return_sequences=BOTH, return_state=BOTH),
     ),
     caught(
+        "rank_error_without_rank", "test_notebook::test_input_must_be_3d (the error names rank 3)",
+        (NOTEBOOK,),
+        "test_input_must_be_3d",
+        failed={
+            r"does not name the expected rank 3": notebook_ids(
+                "test_input_must_be_3d", ["LSTM"]),
+        },
+        passed=notebook_ids("test_input_must_be_3d", ["SimpleRNN", "RNN_SimpleRNNCell", "GRU"]),
+    ),
+    caught(
         "missing_gru", "a missing layer fails only its own cases, naming layers.<name>",
         (STRUCTURE, NOTEBOOK),
-        "(test_arity and B1T4F5U3) or test_flags_default_to_false",
+        "(test_arity and -last-state-B1T4F5U3-) or test_flags_default_to_false",
         failed={
             r"has no layers\.GRU": catalog_ids(
-                STRUCTURE, "test_arity", entry_ids(lambda e: "GRU" in e.label), shapes=ONE_SHAPE)
+                STRUCTURE, "test_arity", entry_ids(lambda e: "GRU" in e.label), **LAST_STATE)
             | notebook_ids("test_flags_default_to_false", ["GRU"]),
         },
         passed=catalog_ids(STRUCTURE, "test_arity", entry_ids(lambda e: "GRU" not in e.label),
-                           shapes=ONE_SHAPE)
+                           **LAST_STATE)
         | notebook_ids("test_flags_default_to_false", ["SimpleRNN", "RNN_SimpleRNNCell", "LSTM"]),
     ),
     caught(
         "bidirectional_forward_states_only", "test_structure::test_arity (Bidirectional states)",
         (STRUCTURE,),
-        "test_arity and ((B1T4F5U3 and [Bi_) or [Bi_LSTM_concat- or [LSTM-)",
+        "test_arity and -last- and ((B1T4F5U3 and [Bi_) or [Bi_LSTM_concat- or [LSTM-)",
         failed={
             r"expected \d+ items \(\[.*backward\.h.*\]\), got \d+": catalog_ids(
-                STRUCTURE, "test_arity", entry_ids(lambda e: e.bidirectional),
-                return_state=[True], shapes=ONE_SHAPE)
-            | catalog_ids(STRUCTURE, "test_arity", ["Bi_LSTM_concat"], return_state=[True]),
+                STRUCTURE, "test_arity", entry_ids(lambda e: e.bidirectional), **LAST_STATE)
+            | catalog_ids(STRUCTURE, "test_arity", ["Bi_LSTM_concat"], return_sequences=[False],
+                          return_state=[True]),  # every shape
         },
         passed=catalog_ids(STRUCTURE, "test_arity", entry_ids(lambda e: e.bidirectional),
-                           return_state=[False], shapes=ONE_SHAPE)
-        | catalog_ids(STRUCTURE, "test_arity", ["Bi_LSTM_concat"], return_state=[False])
-        | _lstm_arity(),
+                           return_sequences=[False], return_state=[False], shapes=ONE_SHAPE)
+        | catalog_ids(STRUCTURE, "test_arity", ["Bi_LSTM_concat"], return_sequences=[False],
+                      return_state=[False])
+        | _lstm_arity(return_sequences=[False]),
     ),
     caught(
         "leaks_global_policy", "the plugin's global-state guard (_keras_global_state)",
@@ -240,7 +251,14 @@ CAUGHT = [
 ]
 
 
-@pytest.mark.parametrize("spec", CAUGHT, ids=[c.fake for c in CAUGHT])
+# Fakes the suite cannot catch yet: a defect of the suite, kept visible as a strict xfail that
+# turns red (XPASS) the day the check is fixed -- then delete the entry.
+SUITE_GAPS: dict[str, str] = {}  # fake -> why the suite cannot catch it yet (a strict xfail)
+
+
+@pytest.mark.parametrize("spec", [
+    pytest.param(c, id=c.fake, marks=[pytest.mark.xfail(strict=True, reason=SUITE_GAPS[c.fake])]
+                 if c.fake in SUITE_GAPS else []) for c in CAUGHT])
 def test_fake_is_caught(pytester, monkeypatch, spec):
     run = run_suite(pytester, monkeypatch, f"fixtures.broken.{spec.fake}", spec.files, k=spec.k)
     assert f"implementation fixtures.broken.{spec.fake} " in run.stdout, "the header must name the fake"
