@@ -58,7 +58,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "entries(predicate): limit a test to catalog entries "
                                        "for which predicate(entry) is true")
     config.addinivalue_line("markers", "shapes(*shapes): run a test on these input shapes only")
-    config.addinivalue_line("markers", "xdist_group(name): cases sharing one built layer")
     try:
         impl = load(config.getoption("--impl"))
     except ImplementationError as exc:
@@ -71,9 +70,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[IMPL_KEY] = impl
     config.stash[EXPECT_KEY] = Expectations.for_run(config.getoption("--expectations"),
                                                     Path(config.rootpath), impl)
-    # Cases of one (entry, shape, device) share a built layer: keep them on one xdist worker.
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
     if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) gathers
         collector = Collector(impl.info())
         config.stash[COLLECTOR_KEY] = collector
@@ -137,10 +133,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     no_gpu = pytest.mark.skip(reason=no_gpu_reason(impl)) if not impl.gpus() else None
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if "entry" in params:
-            group = "-".join(str(p) for p in (params["entry"].id, getattr(params.get("shape"), "id", ""),
-                                              params.get("device", "")))
-            item.add_marker(pytest.mark.xdist_group(group))
         if params.get("device") == "gpu":
             item.add_marker(pytest.mark.gpu)
             if no_gpu is not None:  # skip before any fixture runs: cheap, and the same reason
@@ -148,6 +140,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         known = expectations.match(item.nodeid)
         if known is not None:
             item.add_marker(pytest.mark.xfail(strict=True, reason=known.text()))
+
+
+# ---- xdist: the cases of one (entry, shape, device) share built layers: one worker each ----
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``-n`` (xdist's default "load" distribution) send every test of one case to the
+    same worker, where the layers it needs are already built (see runner.CaseRun). Any other
+    --dist choice is left alone."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CaseScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return case_group(nodeid)
+
+    return CaseScheduling(config, log)
+
+
+def case_group(nodeid: str) -> str:
+    """``LSTM-B3T4F5U3-cpu`` for any test of that case; the node id itself otherwise."""
+    if not nodeid.endswith("]") or "[" not in nodeid:
+        return nodeid
+    params = nodeid[nodeid.index("[") + 1:-1].split("-")
+    if params[0] not in catalog.BY_ID:
+        return nodeid
+    shape = next((p for p in params if p in _SHAPE_IDS), "")
+    device = next((p for p in params if p in DEVICES), "")
+    return f"{params[0]}-{shape}-{device}"
+
+
+_SHAPE_IDS = {s.id for shapes in (catalog.SHAPES,) for s in shapes}
 
 
 # ---- fixtures -------------------------------------------------------------------------------
