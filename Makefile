@@ -7,6 +7,7 @@
 #   make report IMPL=tf_keras EXTRAS=tf_keras
 #   make report IMPL=fixtures.broken.wrong_arity        (a deliberately broken fake)
 #   make report DEVICE=gpu REQUIRE_GPU=1                 (a GPU CI job)
+#   make report FULL=1                                   (option tests on every shape and merge mode)
 
 PYTHON  ?= python3
 VENV    ?= .venv
@@ -16,12 +17,14 @@ N       ?= auto
 DEVICE  ?= all
 REPORTS ?= reports
 REQUIRE_GPU ?=
+FULL    ?=
 
 comma   := ,
 BIN     := $(VENV)/bin
 PYTEST  := $(BIN)/python -m pytest
 STAMP   := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 GPU_OPT := $(if $(REQUIRE_GPU),--require-gpu,)
+FULL_OPT := $(if $(FULL),--full,)
 
 .PHONY: venv report test selftest bench clean
 
@@ -36,7 +39,7 @@ $(STAMP): pyproject.toml
 # The conformance suite alone. Exits non-zero when any case failed; the reports are written either way.
 report: venv
 	@mkdir -p $(REPORTS)
-	$(PYTEST) -n $(N) tests --ignore=tests/selftest --impl $(IMPL) --device $(DEVICE) $(GPU_OPT) \
+	$(PYTEST) -n $(N) tests --ignore=tests/selftest --impl $(IMPL) --device $(DEVICE) $(GPU_OPT) $(FULL_OPT) \
 	  --report-dir $(REPORTS) --junitxml=$(REPORTS)/junit.xml; \
 	status=$$?; \
 	echo "reports: $(REPORTS)/shapes.html  $(REPORTS)/shapes.json  $(REPORTS)/junit.xml (pytest exit $$status)"; \

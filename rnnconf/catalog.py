@@ -192,5 +192,14 @@ SHAPE_SETS = {
     "masks": (MASK_SHAPES, MASK_SHAPES_FULL),
 }
 
+
+
+def in_default_option_lane(entry: "Entry") -> bool:
+    """Option tests in the default lane skip Bidirectional's sum/ave/mul: an option acts on the
+    wrapped layer the same way whatever the merge, and concat and None cover both output
+    structures. --full runs them all."""
+    return not (entry.bidirectional and entry.merge_mode in ("sum", "ave", "mul"))
+
+
 # Entries the NumPy oracle covers (ConvLSTM is checked for structure and identities only).
 ORACLE_ENTRIES = tuple(e for e in ENTRIES if e.form != "conv")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from rnnconf import catalog, contract
+from rnnconf import catalog
 from rnnconf.adapter import Implementation, ImplementationError, load
 from rnnconf.expectations import Expectations
 from rnnconf.report.record import Collector, RECORD_KEY
@@ -98,6 +98,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "entry" in names:
         pred = _marker_arg(metafunc, "entries")
         entries = [e for e in catalog.ENTRIES if pred is None or pred(e)]
+        shapes_marker = metafunc.definition.get_closest_marker("shapes")
+        option_test = shapes_marker is not None and any(isinstance(a, str) for a in shapes_marker.args)
+        if option_test and not metafunc.config.getoption("--full"):
+            entries = [e for e in entries if catalog.in_default_option_lane(e)]
         metafunc.parametrize("entry", entries, ids=[e.id for e in entries])
     if "return_sequences" in names:
         metafunc.parametrize("return_sequences", [False, True], ids=["last", "seq"])
