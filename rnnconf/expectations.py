@@ -32,7 +32,7 @@ class Known:
     source: str
 
     def matches(self, nodeid: str) -> bool:
-        return _glob(self.pattern).fullmatch(nodeid) is not None
+        return glob_pattern(self.pattern).fullmatch(nodeid) is not None
 
     def text(self) -> str:
         return f"known nonconformance: {self.reason} [{self.link}]"
@@ -91,10 +91,10 @@ class Expectations:
         ids = list(nodeids)
         files = {n.split("::")[0] for n in ids}
         return [e for e in self.entries
-                if any(_glob(e.pattern.split("::")[0]).fullmatch(f) for f in files)
+                if any(glob_pattern(e.pattern.split("::")[0]).fullmatch(f) for f in files)
                 and not any(e.matches(n) for n in ids)]
 
 
-def _glob(pattern: str) -> "re.Pattern[str]":
+def glob_pattern(pattern: str) -> "re.Pattern[str]":
     """``*`` matches anything; every other character, brackets included, is literal."""
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))

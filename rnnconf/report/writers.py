@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnconf import catalog, contract
+from rnnconf.expectations import glob_pattern
 
 SCHEMA = "rnn-conformance/shapes/1"
 OUTCOMES = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
@@ -90,7 +91,8 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
                                      "notebook": shape_id == doc["notebook_shape"]})
 
     # 2. the matrix: entry x (device, combination) over every test of that case
-    matrix_cols = [(d, rs, st) for d in devices for rs, st in COMBOS] + [(d, None, None) for d in devices]
+    # per device: the four combinations, then "across combinations" (as the template's header)
+    matrix_cols = [col for d in devices for col in [(d, rs, st) for rs, st in COMBOS] + [(d, None, None)]]
     agg: dict[tuple, collections.Counter] = collections.defaultdict(collections.Counter)
     for c in cases:
         if "entry" not in c:
@@ -117,22 +119,25 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
 
     # 4. failures, known nonconformances, skips, value deviations
     failures = [c for c in cases if c["outcome"] in ("failed", "error", "xpassed")]
-    known: dict[str, dict] = {}
-    for c in cases:
-        if c["outcome"] == "xfailed":
-            k = known.setdefault(c["message"], {"message": c["message"], "count": 0, "example": c["nodeid"]})
-            k["count"] += 1
+    known = []
+    for entry in doc["expectations"]["entries"]:
+        hits = [c for c in cases if glob_pattern(entry["pattern"]).fullmatch(c["nodeid"])]
+        known.append(dict(entry, count=len(hits), outcomes=dict(collections.Counter(c["outcome"] for c in hits)),
+                          example=hits[0]["nodeid"] if hits else "", url=entry["link"].startswith("http")))
     skips = collections.Counter(c["message"] for c in cases if c["outcome"] == "skipped")
-    deviations: dict[str, dict] = {}
+    # worst |diff| per (entry, test): a matrix, entries down, value tests across
+    deviations: dict[tuple[str, str], dict] = {}
     for c in cases:
         if "max_abs_diff" in c and c.get("entry"):
-            key = f"{c['test']} · {c['entry']}"
-            d = deviations.setdefault(key, {"test": c["test"], "entry": c["entry"], "worst": 0.0,
-                                            "tolerance": c.get("tolerance", ""), "cases": 0,
-                                            "worst_case": ""})
+            d = deviations.setdefault((c["entry"], c["test"]), {"worst": 0.0, "cases": 0, "tolerance": c.get("tolerance", ""),
+                                                                "worst_case": ""})
             d["cases"] += 1
             if c["max_abs_diff"] >= d["worst"]:
                 d["worst"], d["worst_case"] = c["max_abs_diff"], c["nodeid"]
+    value_tests = sorted({t for _, t in deviations})
+    value_rows = [{"entry": eid, "cells": [deviations.get((eid, t)) for t in value_tests]}
+                  for eid in entry_ids if any((eid, t) in deviations for t in value_tests)]
+    tolerances = sorted({d["tolerance"] for d in deviations.values() if d["tolerance"]})
     return {
         "devices": devices,
         "combos": [contract.flags_id(rs, st) for rs, st in COMBOS],
@@ -143,9 +148,11 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
         "matrix": matrix,
         "families": sorted((k, dict(v), sum(v.values())) for k, v in families.items()),
         "failures": failures,
-        "known": sorted(known.values(), key=lambda k: -k["count"]),
+        "known": sorted(known, key=lambda k: -k["count"]),
         "skips": skips.most_common(),
-        "deviations": sorted(deviations.values(), key=lambda d: (d["test"], d["entry"])),
+        "value_tests": value_tests,
+        "value_rows": value_rows,
+        "tolerances": tolerances,
         "labels": {e["id"]: e["label"] for e in doc["catalog"]},
     }
 
