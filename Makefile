@@ -26,7 +26,7 @@ STAMP   := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 GPU_OPT := $(if $(REQUIRE_GPU),--require-gpu,)
 FULL_OPT := $(if $(FULL),--full,)
 
-.PHONY: venv report test selftest bench clean
+.PHONY: venv report test selftest matrix bench clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,16 @@ test: report selftest
 
 selftest: venv
 	$(PYTEST) -n $(N) tests/selftest -m selftest --no-report
+
+# Every implementation this project tracks, one report folder each (reports/<impl>-<backend>/).
+# Not part of `make test`: it installs JAX, PyTorch and tf-keras and takes far longer (README).
+LANES := keras:tensorflow:tensorflow keras:jax:jax keras:torch:torch tf_keras:tensorflow:tf_keras
+matrix:
+	@status=0; for lane in $(LANES); do \
+	  impl=$${lane%%:*}; rest=$${lane#*:}; backend=$${rest%%:*}; extras=$${rest#*:}; \
+	  $(MAKE) --no-print-directory report IMPL=$$impl KERAS_BACKEND=$$backend EXTRAS=$$extras \
+	    REPORTS=$(REPORTS)/$$impl-$$backend || status=1; \
+	done; exit $$status
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -124,7 +124,7 @@ class Implementation:
             if not self.gpus():
                 raise RuntimeError(f"no GPU is visible to {self.backend} {self.backend_version}")
             _tf32_off(self.backend)
-        name = "cpu:0" if device == "cpu" else "gpu:0"
+        name = self.device_name(device)
         if self.flavor == "keras3":
             scope = getattr(self.module, "device", None)
             if scope is None:
@@ -136,6 +136,15 @@ class Implementation:
 
             with tf.device("/" + name.upper()):
                 yield
+
+    def device_name(self, device: str) -> str:
+        """The name a case is placed with. "cpu:0"/"gpu:0" as Keras documents, except on the
+        torch backend, where an indexed name breaks every layer that owns a SeedGenerator
+        (tests/test_devices.py records that as a known nonconformance); "cpu"/"gpu" place
+        the same there."""
+        if self.flavor == "keras3" and self.backend == "torch":
+            return device
+        return f"{device}:0"
 
     # ---- values --------------------------------------------------------------------------
     def to_numpy(self, x: Any) -> np.ndarray:
