@@ -243,6 +243,8 @@ def _shape_tuple(dims: Any) -> tuple[int | None, ...]:
 
 
 def _placement(x: Any) -> str:
+    if isinstance(x, np.ndarray):  # numpy 2 arrays say device "cpu": they are no backend tensor
+        return "numpy array (not a backend tensor)"
     device = getattr(x, "device", None)
     if callable(device):  # jax < 0.4.31 style
         try:
