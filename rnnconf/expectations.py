@@ -5,7 +5,8 @@ A file ``fixtures/expectations/<impl>.toml`` applies to every backend of that im
 Each entry::
 
     [[xfail]]
-    id = "tests/test_structure.py::test_structure[RNN_LSTMCell_GRUCell-*-state-*]"  # only * is a wildcard
+    id = "tests/test_structure.py::test_structure[RNN_LSTMCell_GRUCell-*-state-*]"  # only * is a wildcard;
+                                                                                    # or a list of such ids
     reason = "what the implementation does instead"
     link = "https://github.com/keras-team/keras/issues/NNNN"  # or a precise description
 
@@ -71,7 +72,8 @@ class Expectations:
                     import pytest
 
                     raise pytest.UsageError(f"{path}: [[xfail]] #{i + 1} lacks {sorted(missing)}")
-                entries.append(Known(raw["id"], raw["reason"], raw["link"], path.name))
+                ids = raw["id"] if isinstance(raw["id"], list) else [raw["id"]]
+                entries += [Known(i, raw["reason"], raw["link"], path.name) for i in ids]
         return cls(entries, [str(p) for p in paths])
 
     def describe(self) -> str:
