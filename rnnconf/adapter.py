@@ -146,6 +146,22 @@ class Implementation:
             return device
         return f"{device}:0"
 
+    def supports_float64(self) -> bool:
+        """JAX computes in 32 bits unless x64 is enabled (JAX_ENABLE_X64=1)."""
+        if self.backend == "jax":
+            import jax
+
+            return bool(jax.config.jax_enable_x64)
+        return True
+
+    def to_tensor(self, x: Any) -> Any:
+        """A backend tensor for a call argument (tf-keras wants tensors for initial_state)."""
+        if self.flavor == "keras3":
+            return self.module.ops.convert_to_tensor(x)
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(x)
+
     # ---- values --------------------------------------------------------------------------
     def to_numpy(self, x: Any) -> np.ndarray:
         if self.flavor == "keras3":

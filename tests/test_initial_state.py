@@ -9,13 +9,13 @@ from rnnconf.runner import seed_for
 from rnnconf.checks import check_against_oracle
 
 
-def nest_like_states(entry, shape, flat):
+def nest_like_states(entry, shape, flat, to_tensor):
     """Arrange flat initial states like the returned states (the contract's state subtree)."""
     tree = contract.expected_tree(entry, shape, True, True)[(2 if entry.bidirectional and entry.merge_mode is None else 1):]
     it = iter(flat)
 
     def fill(node):
-        return [fill(n) for n in node] if isinstance(node, list) else next(it)
+        return [fill(n) for n in node] if isinstance(node, list) else to_tensor(next(it))
 
     return fill(tree)
 
@@ -24,5 +24,7 @@ def nest_like_states(entry, shape, flat):
 @pytest.mark.shapes("options")
 def test_initial_state_matches_oracle(run, entry, return_sequences, return_state, shape, device, record):
     flat = reference.initial_state_arrays(entry, shape, seed_for("initial", entry.id, shape.id))
+    with run.impl.device(device):
+        nested = nest_like_states(entry, shape, flat, run.impl.to_tensor)
     check_against_oracle(run, return_sequences, return_state, record, initial_state=flat,
-                         call_kwargs={"initial_state": nest_like_states(entry, shape, flat)})
+                         call_kwargs={"initial_state": nested})
