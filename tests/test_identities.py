@@ -12,22 +12,15 @@ import pytest
 
 from rnnconf import contract
 from rnnconf.asserts import assert_identical
+from rnnconf.checks import roles_of
 
 
-def _roles(run, entry, shape, return_sequences, return_state):
-    got = run.call(return_sequences, return_state)
-    expected = contract.expected_tree(entry, shape, return_sequences, return_state)
-    roles = contract.by_role(expected, got.tree)
-    if roles is None:
-        pytest.fail(f"cannot pair returned tensors with roles for "
-                    f"{run.describe(return_sequences, return_state)}: expected "
-                    f"{contract.describe(expected)}, got {contract.describe(got.tree)} "
-                    "(test_structure reports the difference)", pytrace=False)
-    return roles
+def _roles(run, return_sequences, return_state):
+    return roles_of(run, return_sequences, return_state)[0]
 
 
 def test_last_step_is_final_state(run, entry, return_sequences, shape, device):
-    roles = _roles(run, entry, shape, return_sequences, True)
+    roles = _roles(run, return_sequences, True)
     pairs = contract.last_step_identities(entry, shape, return_sequences, roles)
     if not pairs:
         pytest.skip(f"merge_mode={entry.merge_mode!r} with return_sequences=True mixes both halves at "
@@ -38,7 +31,7 @@ def test_last_step_is_final_state(run, entry, return_sequences, shape, device):
 
 @pytest.mark.entries(lambda e: e.has_cell_state)
 def test_cell_state_is_not_hidden_state(run, entry, return_sequences, shape, device):
-    roles = _roles(run, entry, shape, return_sequences, True)
+    roles = _roles(run, return_sequences, True)
     pairs = contract.cell_state_pairs(roles)
     context = run.describe(return_sequences, True)
     assert pairs, f"no cell state (c) was returned for {context}"
@@ -51,7 +44,7 @@ def test_cell_state_is_not_hidden_state(run, entry, return_sequences, shape, dev
 def test_flag_combinations_agree(run, entry, shape, device, record):
     views = {}
     for rs, st in itertools.product((False, True), repeat=2):
-        views[(rs, st)] = contract.views(entry, shape, rs, _roles(run, entry, shape, rs, st))
+        views[(rs, st)] = contract.views(entry, shape, rs, _roles(run, rs, st))
     checked = []
     for a, b in itertools.combinations(views, 2):
         for key in sorted(views[a].keys() & views[b].keys()):

@@ -7,7 +7,7 @@ the last unmasked step. Bidirectional zero-fills masked steps of its sequences (
 import numpy as np
 import pytest
 
-from rnnconf import catalog, reference
+from rnnconf import catalog, contract, reference
 from rnnconf.asserts import assert_close
 from rnnconf.checks import check_against_oracle, roles_of
 
@@ -45,13 +45,11 @@ def test_final_state_is_state_after_last_unmasked_step(run, entry, return_sequen
     mask = _mask(run, "right_padded")
     masked, _ = roles_of(run, return_sequences, True, mask=mask)
     layer = run.layer(return_sequences, True)
+    expected = contract.expected_tree(entry, shape, return_sequences, True)
     worst = 0.0
     for row, length in enumerate(mask.sum(axis=1)):
         with run.impl.device(device):
             alone = run.impl.normalise(layer(run.x[row:row + 1, :length]))
-        from rnnconf import contract
-
-        expected = contract.expected_tree(entry, shape, return_sequences, True)
         roles = contract.by_role(expected, alone.tree)
         for role, value in roles.items():
             if role == "output":
