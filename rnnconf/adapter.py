@@ -83,6 +83,7 @@ class Implementation:
             self.backend = "tensorflow"
         self.backend_version = _backend_version(self.backend)
         self._gpus: list[str] | None = None
+        self.gpu_probe_error = ""  # "RuntimeError: ..." when the backend's GPU probe raised
 
     # ---- identity ------------------------------------------------------------------------
     @property
@@ -98,7 +99,7 @@ class Implementation:
             "impl": self.spec, "module": self.module.__name__,
             "module_file": getattr(self.module, "__file__", None), "version": self.version,
             "flavor": self.flavor, "backend": self.backend, "backend_version": self.backend_version,
-            "gpus": self.gpus(), "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
+            "gpus": self.gpus(), "gpu_probe_error": self.gpu_probe_error, "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
         }
 
     # ---- layers --------------------------------------------------------------------------
@@ -114,8 +115,15 @@ class Implementation:
 
     # ---- devices -------------------------------------------------------------------------
     def gpus(self) -> list[str]:
+        """The GPUs the backend sees. A probe that raises sees none and keeps its exception in
+        ``gpu_probe_error`` (the header, the skip reason and --require-gpu name it)."""
         if self._gpus is None:
-            self._gpus = _visible_gpus(self.backend)
+            probe = GPU_PROBES.get(self.backend)
+            try:
+                self._gpus = list(probe()) if probe is not None else []
+            except Exception as exc:
+                self._gpus = []
+                self.gpu_probe_error = f"{type(exc).__name__}: {exc}"
         return self._gpus
 
     @contextlib.contextmanager
@@ -286,23 +294,26 @@ def _backend_version(backend: str) -> str:
         return "unknown"
 
 
-def _visible_gpus(backend: str) -> list[str]:
-    try:
-        if backend == "tensorflow":
-            import tensorflow as tf
+def _tensorflow_gpus() -> list[str]:
+    import tensorflow as tf
 
-            return [d.name for d in tf.config.list_physical_devices("GPU")]
-        if backend == "jax":
-            import jax
+    return [d.name for d in tf.config.list_physical_devices("GPU")]
 
-            return [str(d) for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
-        if backend == "torch":
-            import torch
 
-            return [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
-    except Exception:
-        return []
-    return []
+def _jax_gpus() -> list[str]:
+    import jax
+
+    return [str(d) for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
+
+
+def _torch_gpus() -> list[str]:
+    import torch
+
+    return [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+
+
+# backend -> its GPU probe. A probe that raises is a finding, not "no GPU": see Implementation.gpus.
+GPU_PROBES = {"tensorflow": _tensorflow_gpus, "jax": _jax_gpus, "torch": _torch_gpus}
 
 
 def _tf32_off(backend: str) -> None:

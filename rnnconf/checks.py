@@ -23,12 +23,16 @@ def roles_of(run: Any, return_sequences: bool, return_state: bool, **call_kwargs
     return roles, got
 
 
-def check_against_oracle(run: Any, return_sequences: bool, return_state: bool, record: dict, *,
+def check_against_oracle(run: Any, return_sequences: bool, return_state: bool, record: Any, *,
                          dtype: str = "float32", call_kwargs: dict | None = None,
-                         **oracle_kwargs: Any):
-    """Call the case and compare every returned tensor with the oracle; record the deviation."""
+                         only: str = "all", **oracle_kwargs: Any):
+    """Call the case and compare the returned tensors with the oracle; record the deviation.
+    ``only``: ``all``, ``output`` (the outputs alone) or ``states`` (the states alone), for a
+    test that checks one claim of a call."""
     __tracebackhide__ = True
     roles, got = roles_of(run, return_sequences, return_state, **(call_kwargs or {}))
+    if only != "all":
+        roles = {r: v for r, v in roles.items() if r.startswith("output") == (only == "output")}
     expected = reference.expected_roles(run.entry, run.shape, run.weights, run.x,
                                         return_sequences=return_sequences, **oracle_kwargs)
     context = run.describe(return_sequences, return_state)
@@ -36,5 +40,5 @@ def check_against_oracle(run: Any, return_sequences: bool, return_state: bool, r
         context += " with " + ", ".join(f"{k}=<{type(v).__name__}>" if hasattr(v, "shape") or isinstance(v, list)
                                         else f"{k}={v!r}" for k, v in oracle_kwargs.items())
     worst = assert_matches_oracle(roles, expected, context, **reference.tolerance(dtype))
-    record.update(max_abs_diff=worst, tolerance=reference.tolerance_text(dtype))
+    record.deviation(worst, reference.tolerance_text(dtype))
     return roles, got

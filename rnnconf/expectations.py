@@ -1,85 +1,175 @@
-"""Known nonconformances as data: strict xfails with a public link, per implementation.
+"""Known nonconformances as data: each names the failure it expects, and where and until when.
 
 A file ``fixtures/expectations/<impl>.toml`` applies to every backend of that implementation,
-``<impl>-<backend>.toml`` to one backend (``keras-tensorflow.toml``, ``keras-jax.toml``...).
-Each entry::
+``<impl>-<backend>.toml`` to one backend (``keras-torch.toml``...). Each entry::
 
     [[xfail]]
-    id = "tests/test_structure.py::test_structure[RNN_LSTMCell_GRUCell-*-state-*]"  # only * is a wildcard;
-                                                                                    # or a list of such ids
+    id = "tests/test_masking.py::test_zero_output_for_mask_output[*-last-*]"  # or a list; only * is a wildcard
+    raises = "AssertionError"        # the exception's class (or a base class) name
+    match = "output differs from the NumPy oracle"   # a regex searched in its message
+    versions = "<3.16"               # optional: PEP 440 specifier on the implementation's version
+    backends = ["jax"]               # optional: only on these backends
     reason = "what the implementation does instead"
-    link = "https://github.com/keras-team/keras/issues/NNNN"  # or a precise description
+    link = "https://github.com/keras-team/keras/issues/NNNN"  # or a precise reproduction
 
-A matching case runs as ``xfail(strict=True)``: the run stays green while the bug ships and turns
-red the day it is fixed. An entry that matches no case that ran is reported as stale.
+A listed case is judged by :func:`verdict` after its call:
+
+- it fails with the named exception and a matching message: **xfailed** (the bug ships);
+- it passes: **failed**, as a strict XPASS whose message says to bound or remove the entry;
+- it fails differently: **failed**, with a message naming the expected and the actual failure.
+
+An entry whose ``versions``/``backends`` exclude this run does not apply (the report lists it as
+such); one that applies but matches no case that ran is reported as stale.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import tomllib
 from pathlib import Path
 from typing import Any, Iterable
 
+import pytest
+
 EXPECTATIONS_DIR = Path("fixtures") / "expectations"
+REQUIRED = ("id", "raises", "match", "reason", "link")
+OPTIONAL = ("versions", "backends")
+EXPECT_KEY = pytest.StashKey["Expectations"]()
+KNOWN_KEY = pytest.StashKey["Known"]()
+VERDICT_KEY = "rnnconf.verdict"  # user property: how an expectation judged a case
+
+
+class ExpectationsError(Exception):
+    """An expectations file is malformed; the run stops with a usage error."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Known:
+    """One id pattern of one [[xfail]] entry."""
+
     pattern: str
+    raises: str
+    match: str
     reason: str
     link: str
-    source: str
+    source: str  # "keras.toml #3"
+    versions: str = ""
+    backends: tuple[str, ...] = ()
 
     def matches(self, nodeid: str) -> bool:
         return glob_pattern(self.pattern).fullmatch(nodeid) is not None
 
+    def expected_failure(self) -> str:
+        return f"{self.raises} matching {self.match!r}"
+
+    def scope(self) -> str:
+        """``keras <3.16 on jax``: where the entry applies."""
+        parts = [f"versions {self.versions}" if self.versions else "every version"]
+        if self.backends:
+            parts.append("on " + ", ".join(self.backends))
+        return " ".join(parts)
+
+    def fixed_in(self) -> str:
+        """The release an upper bound ``<X`` names as the first fixed one ('' if none)."""
+        found = re.search(r"<\s*([0-9][^,\s]*)", self.versions)
+        return found.group(1) if found and "<=" not in self.versions else ""
+
+    def applies_to(self, version: str, backend: str) -> bool:
+        if self.backends and backend not in self.backends:
+            return False
+        if not self.versions:
+            return True
+        from packaging.specifiers import SpecifierSet
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            v = Version(version)
+        except InvalidVersion:  # an unversioned module: a bounded entry cannot be judged
+            return False
+        return SpecifierSet(self.versions).contains(v, prereleases=True)
+
     def text(self) -> str:
         return f"known nonconformance: {self.reason} [{self.link}]"
 
-    def as_dict(self) -> dict[str, str]:
-        return dataclasses.asdict(self)
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"expected_failure": self.expected_failure(),
+                                           "scope": self.scope(), "fixed_in": self.fixed_in()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    outcome: str  # "xfailed" | "failed" | "passed"
+    text: str
+
+
+def verdict(known: Known, exc_types: list[str] | None, message: str) -> Verdict:
+    """Judge one call of a listed case. ``exc_types``: the names of the raised exception's
+    class and its bases (None when the call passed); ``message``: its text."""
+    where = f"{known.source}: {known.pattern}"
+    if exc_types is None:
+        return Verdict("failed", (
+            f"[XPASS(strict)] known nonconformance no longer fails ({where}): {known.reason} "
+            f"[{known.link}]. If a release fixed it, bound the entry with versions = \"<FIXED\" "
+            f"(it applies to {known.scope()} now); otherwise remove it."))
+    if known.raises in exc_types and re.search(known.match, message):
+        return Verdict("xfailed", known.text())
+    return Verdict("failed", (
+        f"a known nonconformance is listed for this case ({where}), expecting "
+        f"{known.expected_failure()}, but it failed differently: {exc_types[0]}: "
+        f"{first_lines(message)}"))
+
+
+def first_lines(text: str, n: int = 3) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return " / ".join(lines[:n]) + (" ..." if len(lines) > n else "")
 
 
 class Expectations:
-    def __init__(self, entries: list[Known], files: list[str]) -> None:
-        self.entries = entries
+    def __init__(self, entries: list[Known], files: list[str], *, version: str = "",
+                 backend: str = "") -> None:
+        self.all = entries
+        self.entries = [e for e in entries if e.applies_to(version, backend)]
+        self.not_applicable = [e for e in entries if e not in self.entries]
         self.files = files
+        self.version = version
+        self.backend = backend
+
+    @classmethod
+    def load(cls, paths: list[Path], *, version: str, backend: str,
+             shown: list[str] | None = None) -> "Expectations":
+        entries: list[Known] = []
+        for path in paths:
+            entries += parse(path.read_text(), path.name)
+        return cls(entries, shown if shown is not None else [p.name for p in paths],
+                   version=version, backend=backend)
 
     @classmethod
     def for_run(cls, option: str, rootdir: Path, impl: Any) -> "Expectations":
+        """``option``: 'auto' (the implementation's files), 'none', or a file path."""
         if option == "none":
-            return cls([], [])
+            return cls([], [], version=impl.version, backend=impl.backend)
         if option == "auto":
             base = rootdir / EXPECTATIONS_DIR
             names = [f"{impl.spec}.toml", f"{impl.spec}-{impl.backend}.toml"]
             paths = [base / n for n in names if (base / n).is_file()]
+            shown = [str(EXPECTATIONS_DIR / p.name) for p in paths]
         else:
             path = Path(option)
             if not path.is_file():
-                import pytest
-
-                raise pytest.UsageError(f"--expectations {option!r}: no such file; pass a TOML "
+                raise ExpectationsError(f"--expectations {option!r}: no such file; pass a TOML "
                                         "file, 'auto' or 'none'")
-            paths = [path]
-        entries: list[Known] = []
-        for path in paths:
-            data = tomllib.loads(path.read_text())
-            for i, raw in enumerate(data.get("xfail", [])):
-                missing = {"id", "reason", "link"} - set(raw)
-                if missing:
-                    import pytest
-
-                    raise pytest.UsageError(f"{path}: [[xfail]] #{i + 1} lacks {sorted(missing)}")
-                ids = raw["id"] if isinstance(raw["id"], list) else [raw["id"]]
-                entries += [Known(i, raw["reason"], raw["link"], path.name) for i in ids]
-        return cls(entries, [str(p) for p in paths])
+            paths, shown = [path], [relative_path(path, rootdir)]
+        return cls.load(paths, version=impl.version, backend=impl.backend, shown=shown)
 
     def describe(self) -> str:
         if not self.files:
             return "none"
-        return f"{len(self.entries)} known nonconformance(s) from {', '.join(Path(f).name for f in self.files)}"
+        text = f"{len(self.entries)} known nonconformance(s) from {', '.join(self.files)}"
+        if self.not_applicable:
+            text += f" ({len(self.not_applicable)} more do not apply to {self.version} on {self.backend})"
+        return text
 
     def match(self, nodeid: str) -> Known | None:
         for entry in self.entries:
@@ -88,8 +178,8 @@ class Expectations:
         return None
 
     def stale(self, nodeids: Iterable[str]) -> list[Known]:
-        """Entries that match no case that ran, among entries whose test file ran at all (a run
-        of other files says nothing about them)."""
+        """Applicable entries that match no case that ran, among entries whose test file ran
+        at all (a run of other files says nothing about them)."""
         ids = list(nodeids)
         files = {n.split("::")[0] for n in ids}
         return [e for e in self.entries
@@ -97,6 +187,72 @@ class Expectations:
                 and not any(e.matches(n) for n in ids)]
 
 
+def parse(text: str, name: str) -> list[Known]:
+    data = tomllib.loads(text)
+    entries: list[Known] = []
+    for i, raw in enumerate(data.get("xfail", []), start=1):
+        missing = [k for k in REQUIRED if k not in raw]
+        unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
+        if missing or unknown:
+            raise ExpectationsError(
+                f"{name}: [[xfail]] #{i} " + "; ".join(filter(None, [
+                    f"lacks {missing}" if missing else "", f"has unknown keys {unknown}" if unknown else ""]))
+                + f" (every entry names {', '.join(REQUIRED)}; optional: {', '.join(OPTIONAL)})")
+        try:
+            re.compile(raw["match"])
+            if raw.get("versions"):
+                from packaging.specifiers import SpecifierSet
+
+                SpecifierSet(raw["versions"])
+        except Exception as exc:
+            raise ExpectationsError(f"{name}: [[xfail]] #{i}: {type(exc).__name__}: {exc}") from None
+        ids = raw["id"] if isinstance(raw["id"], list) else [raw["id"]]
+        backends = raw.get("backends", [])
+        entries += [Known(p, raw["raises"], raw["match"], raw["reason"], raw["link"], f"{name} #{i}",
+                          raw.get("versions", ""), tuple([backends] if isinstance(backends, str) else backends))
+                    for p in ids]
+    return entries
+
+
 def glob_pattern(pattern: str) -> "re.Pattern[str]":
     """``*`` matches anything; every other character, brackets included, is literal."""
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+
+
+def relative_path(path: Path | str, rootdir: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(rootdir).resolve()))
+    except ValueError:
+        return Path(path).name
+
+
+# ---- hooks ---------------------------------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    expectations = config.stash[EXPECT_KEY]
+    for item in items:
+        known = expectations.match(item.nodeid)
+        if known is not None:
+            item.stash[KNOWN_KEY] = known
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    known = item.stash.get(KNOWN_KEY, None)
+    if known is None or call.when != "call" or report.skipped and not hasattr(report, "wasxfail"):
+        return report
+    if call.excinfo is None:
+        judged = verdict(known, None, "")
+    else:
+        exc = call.excinfo.value
+        judged = verdict(known, [c.__name__ for c in type(exc).__mro__], str(exc))
+    if judged.outcome == "xfailed":
+        report.outcome = "skipped"
+        report.wasxfail = judged.text
+    else:
+        report.outcome = "failed"
+        original = report.longreprtext if call.excinfo is not None else ""
+        report.longrepr = judged.text + ("\n\n" + original if original else "")
+    report.user_properties.append((VERDICT_KEY, json.dumps(
+        {"outcome": judged.outcome, "text": judged.text, "entry": known.source, "pattern": known.pattern})))
+    return report

@@ -24,6 +24,15 @@ TOLERANCES = {
 }
 
 
+# An implementation compared with itself ("the same values by another route": unroll, dropout at
+# inference, a row cut to its length): only reassociation of float32 sums may differ.
+SELF_TOLERANCE = dict(rtol=1e-6, atol=1e-6)
+
+
+def self_tolerance_text() -> str:
+    return f"implementation vs itself: rtol={SELF_TOLERANCE['rtol']:g}, atol={SELF_TOLERANCE['atol']:g}"
+
+
 def tolerance(dtype: str) -> dict[str, float]:
     return TOLERANCES.get(dtype, TOLERANCES["float32"])
 
@@ -76,6 +85,11 @@ def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.
         for name, value in zip(("h", "c"), states):
             roles[prefix + name] = value
     return roles
+
+
+def forward_half(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray) -> oracle.Result:
+    """The forward layer of a Bidirectional entry alone (its weights come first)."""
+    return oracle.rnn(cell_specs(entry, shape), weights[: len(weights) // 2], x)
 
 
 def initial_state_arrays(entry: Entry, shape: Shape, seed: int) -> list[np.ndarray]:

@@ -57,17 +57,22 @@ class CaseRun:
         """The built layer for one combination, weights set (memoised)."""
         key = (return_sequences, return_state)
         if key not in self._layers:
-            with self._context(*key):
-                with self.impl.device(self.device):
-                    layer = self.entry.build(self.impl.layer, self.shape.units, return_sequences=return_sequences,
-                                             return_state=return_state, **self.options)
-                    self.impl.build(layer, self.x.shape)
-                    if self.weights is None:
-                        self.weights = make_weights([tuple(w.shape) for w in layer.get_weights()],
-                                                    self.entry.id, self.shape.id)
-                    layer.set_weights(self.weights)
-            self._layers[key] = layer
+            self._layers[key] = self.new_layer(return_sequences, return_state)
         return self._layers[key]
+
+    def new_layer(self, return_sequences: bool, return_state: bool) -> Any:
+        """A newly built layer with the case's weights, shared with no other test (a stateful
+        test needs states that no other call has touched)."""
+        with self._context(return_sequences, return_state):
+            with self.impl.device(self.device):
+                layer = self.entry.build(self.impl.layer, self.shape.units, return_sequences=return_sequences,
+                                         return_state=return_state, **self.options)
+                self.impl.build(layer, self.x.shape)
+                if self.weights is None:
+                    self.weights = make_weights([tuple(w.shape) for w in layer.get_weights()],
+                                                self.entry.id, self.shape.id)
+                layer.set_weights(self.weights)
+        return layer
 
     def call(self, return_sequences: bool, return_state: bool, **call_kwargs: Any) -> Returned:
         """Call eagerly on the case's input; memoised when no extra call arguments are given."""

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rnnconf import catalog
-from rnnconf.plugin import skip_without_gpu
+from rnnconf.fixtures import skip_without_gpu
 
 DEVICE_WORDS = {"cpu": ("cpu",), "gpu": ("gpu", "cuda")}
 
@@ -13,7 +13,7 @@ DEVICE_WORDS = {"cpu": ("cpu",), "gpu": ("gpu", "cuda")}
 @pytest.mark.shapes(catalog.NOTEBOOK_SHAPE)
 def test_returned_tensors_are_on_the_device(run, entry, shape, device, record):
     got = run.call(True, True)
-    record["placements"] = got.placements
+    record.note(placements=got.placements)
     wrong = [p for p in got.placements if not any(w in p.lower() for w in DEVICE_WORDS[device])]
     assert got.placements and not wrong, (
         f"{run.describe(True, True)}: returned tensors are on {got.placements}, expected {device}")

@@ -1,7 +1,7 @@
 """dtypes: a float64 layer returns float64 output AND states; under mixed_float16 (bfloat16)
-every returned tensor is float16 (bfloat16) while the weights stay float32; values follow the
-oracle within the dtype's tolerance. The policy is passed to the layer (dtype=...), so no test
-touches the global policy."""
+every returned tensor is float16 (bfloat16) while the weights stay float32 (one test), and the
+values follow the oracle within the dtype's tolerance (another: a precision bug is not a dtype
+bug). The policy is passed to the layer (dtype=...), so no test touches the global policy."""
 
 import pytest
 
@@ -13,23 +13,36 @@ POLICIES = {  # policy -> (compute dtype of every returned tensor, variable dtyp
     "mixed_float16": ("float16", "float32"),
     "mixed_bfloat16": ("bfloat16", "float32"),
 }
+policies = pytest.mark.parametrize("policy", list(POLICIES))
 
 
-@pytest.mark.parametrize("policy", list(POLICIES))
+def _run(make_run, policy):
+    run = make_run(dtype=policy)
+    if POLICIES[policy][0] == "float64" and not run.impl.supports_float64():
+        pytest.skip(f"{run.impl.backend} {run.impl.backend_version} runs without 64-bit types "
+                    "(JAX_ENABLE_X64 unset): set JAX_ENABLE_X64=1 to test float64 layers")
+    return run
+
+
+@policies
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 @pytest.mark.shapes("options")
 def test_dtype_of_every_output_and_state(make_run, entry, return_sequences, return_state, shape, device,
-                                         policy, record):
+                                         policy):
     compute, variable = POLICIES[policy]
-    run = make_run(dtype=policy)
-    if compute == "float64" and not run.impl.supports_float64():
-        pytest.skip(f"{run.impl.backend} {run.impl.backend_version} runs without 64-bit types "
-                    "(JAX_ENABLE_X64 unset): set JAX_ENABLE_X64=1 to test float64 layers")
+    run = _run(make_run, policy)
     context = run.describe(return_sequences, return_state)
     roles, got = roles_of(run, return_sequences, return_state)
     wrong = [f"{role}: {dtype}" for role, dtype in zip(roles, contract.flatten(got.dtypes)) if dtype != compute]
     assert not wrong, f"expected every returned tensor in {compute} for {context}; got {', '.join(wrong)}"
-    check_against_oracle(run, return_sequences, return_state, record, dtype=compute)
     weights = run.layer(return_sequences, return_state).weights
     kept = {str(getattr(w.dtype, "name", w.dtype)).replace("tf.", "") for w in weights}
     assert kept == {variable}, f"weights are {sorted(kept)}, expected {variable} under {policy} for {context}"
+
+
+@policies
+@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
+@pytest.mark.shapes("options")
+def test_values_under_policy(make_run, entry, return_sequences, return_state, shape, device, policy, record):
+    run = _run(make_run, policy)
+    check_against_oracle(run, return_sequences, return_state, record, dtype=POLICIES[policy][0])

@@ -13,7 +13,7 @@ import pytest
 
 from rnnconf.asserts import assert_identical, assert_structure
 from rnnconf.contract import Leaf, describe
-from rnnconf.plugin import skip_without_gpu
+from rnnconf.fixtures import skip_without_gpu
 from rnnconf.runner import CaseContext
 
 UNITS = 3

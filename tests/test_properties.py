@@ -6,7 +6,7 @@ from hypothesis import given
 
 from rnnconf import contract, strategies
 from rnnconf.asserts import assert_identical, assert_structure
-from rnnconf.plugin import skip_without_gpu
+from rnnconf.fixtures import skip_without_gpu
 from rnnconf.runner import CaseRun
 
 

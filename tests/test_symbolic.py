@@ -12,13 +12,13 @@ from rnnconf.asserts import assert_structure
 def test_compute_output_shape(run, entry, return_sequences, return_state, shape, device, record):
     got = run.compute_output_shape(return_sequences, return_state)
     expected = contract.expected_tree(entry, shape, return_sequences, return_state)
-    record.update(expected=contract.describe(expected), got=contract.describe_returned(expected, got))
+    record.returned(expected, got, view="compute_output_shape")
     assert_structure(expected, got, "compute_output_shape of " + run.describe(return_sequences, return_state))
 
 
 def test_functional_input(run, entry, return_sequences, return_state, shape, device, record):
     got = run.symbolic(return_sequences, return_state)
     expected = contract.expected_tree(entry, shape, return_sequences, return_state, symbolic=True)
-    record.update(expected=contract.describe(expected), got=contract.describe_returned(expected, got))
+    record.returned(expected, got, view="symbolic")
     assert_structure(expected, got, "a call on Input(shape=(None, ...)) of "
                      + run.describe(return_sequences, return_state))

@@ -3,7 +3,7 @@ and dropout / recurrent_dropout at inference (deterministic, equal to no dropout
 
 import pytest
 
-from rnnconf import catalog, contract
+from rnnconf import catalog, contract, reference
 from rnnconf.asserts import assert_close, assert_identical
 from rnnconf.checks import check_against_oracle
 
@@ -16,7 +16,7 @@ def test_unroll_matches_oracle_and_loop(make_run, entry, return_sequences, retur
     loop = make_run().call(return_sequences, return_state).tree
     for a, b in zip(contract.flatten(unrolled.call(return_sequences, return_state).tree), contract.flatten(loop)):
         assert_close(a, b, "unroll=True", unrolled.describe(return_sequences, return_state),
-                     rtol=1e-6, atol=1e-6, against="the loop (unroll=False, same weights)")
+                     **reference.SELF_TOLERANCE, against="the loop (unroll=False, same weights)")
 
 
 @pytest.mark.shapes("options")
@@ -29,7 +29,11 @@ def test_dropout_inactive_at_inference(make_run, entry, return_sequences, return
     for a, b in zip(contract.flatten(default), contract.flatten(explicit)):
         assert_identical(a, b, "call() == call(training=False)", context)
     worst = 0.0
-    for a, b in zip(contract.flatten(default), contract.flatten(plain)):
-        worst = max(worst, assert_close(a, b, "inference with dropout", context, rtol=1e-6, atol=1e-6,
+    flat_default, flat_plain = contract.flatten(default), contract.flatten(plain)
+    assert len(flat_default) == len(flat_plain), (
+        f"with dropout the layer returned {contract.describe(default)}, without "
+        f"{contract.describe(plain)}, for {context}")
+    for a, b in zip(flat_default, flat_plain):
+        worst = max(worst, assert_close(a, b, "inference with dropout", context, **reference.SELF_TOLERANCE,
                                         against="the same weights without dropout"))
-    record.update(max_abs_diff=worst, tolerance="implementation vs itself: rtol=1e-6, atol=1e-6")
+    record.deviation(worst, reference.self_tolerance_text(), against="self")

@@ -13,29 +13,42 @@ from pathlib import Path
 from typing import Any
 
 from rnnconf import catalog, contract
-from rnnconf.expectations import glob_pattern
+from rnnconf.report.record import SEVERITY
 
-SCHEMA = "rnn-conformance/shapes/1"
-OUTCOMES = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
+SCHEMA = "rnn-conformance/shapes/2"
+OUTCOMES = ("passed", "failed", "error", "crashed", "xfailed", "xpassed", "skipped")
 COMBOS = [(rs, st) for rs in (False, True) for st in (False, True)]
+BAD = ("failed", "error", "crashed", "xpassed")
+EXIT_MEANING = {0: "all cases as expected", 1: "some cases failed", 2: "interrupted",
+                3: "internal error", 4: "usage error", 5: "no test was collected"}
 
 
 def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, Any]:
     cases = sorted(collector.cases, key=lambda c: c["nodeid"])
     counts = collections.Counter(c["outcome"] for c in cases)
     stale = expectations.stale(c["nodeid"] for c in cases)
+    matched: dict[str, list[str]] = collections.defaultdict(list)
+    for c in cases:
+        known = expectations.match(c["nodeid"])
+        if known is not None:
+            matched[f"{known.source}|{known.pattern}"].append(c["nodeid"])
     return {
         "schema": SCHEMA,
         "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "implementation": collector.implementation,
         "exit_status": int(exitstatus),
+        "exit_meaning": EXIT_MEANING.get(int(exitstatus), "unknown"),
         "summary": {k: counts.get(k, 0) for k in OUTCOMES} | {"total": len(cases)},
         "catalog": [{"id": e.id, "label": e.label, "needs": list(e.needs)} for e in catalog.ENTRIES],
         "shapes": [s.id for s in catalog.SHAPES],
         "notebook_shape": catalog.NOTEBOOK_SHAPE.id,
         "expectations": {
             "files": expectations.files,
-            "entries": [e.as_dict() for e in expectations.entries],
+            "version": expectations.version,
+            "backend": expectations.backend,
+            "entries": [e.as_dict() | {"cases": matched.get(f"{e.source}|{e.pattern}", [])}
+                        for e in expectations.entries],
+            "not_applicable": [e.as_dict() for e in expectations.not_applicable],
             "stale": [e.as_dict() for e in stale],
         },
         "cases": cases,
@@ -54,23 +67,33 @@ def write_all(out_dir: Path, collector: Any, expectations: Any, exitstatus: int)
 
 # ---- the HTML view --------------------------------------------------------------------------
 def _status(outcomes: collections.Counter) -> str:
-    for status in ("failed", "error", "xpassed", "xfailed", "passed"):
+    for status in ("crashed", "error", "failed", "xpassed", "xfailed", "passed"):
         if outcomes.get(status):
             return status
     return "skipped"
 
 
+def _worst(cases: list[dict]) -> dict:
+    """The case whose outcome is worst (the first of equals)."""
+    return min(cases, key=lambda c: SEVERITY.index(c["outcome"]) if c["outcome"] in SEVERITY else 0)
+
+
 def view(doc: dict[str, Any]) -> dict[str, Any]:
-    """Everything the template shows, pre-aggregated (the template only lays it out)."""
+    """Everything the template shows, pre-aggregated (the template only lays it out). Records
+    are selected by what the tests tagged (``returned``, ``deviation``), never by test name."""
     cases = doc["cases"]
     entry_ids = [e["id"] for e in doc["catalog"]]
     devices = sorted({c.get("device") for c in cases if c.get("device")}, key=("cpu", "gpu").index)
 
-    # 1. what each layer returned (test_shapes records), per shape and device
-    returned: dict[tuple, dict] = {}
+    # 1. what each layer returned: records tagged returned/eager, per (shape, device, entry, combo);
+    # a cell shows the worst of the checks that looked at that call (arity, shapes)
+    eager_tests = {c["test"] for c in cases if c.get("returned", {}).get("view") == "eager"}
+    eager: dict[tuple, list] = collections.defaultdict(list)
     for c in cases:
-        if c["test"] == "test_shapes":
-            returned[(c["shape"], c["device"], c["entry"], c["return_sequences"], c["return_state"])] = c
+        if c.get("returned", {}).get("view") == "eager" or (
+                c["outcome"] in ("skipped", "error", "crashed") and c["test"] in eager_tests):
+            eager[(c.get("shape"), c.get("device"), c.get("entry"), c.get("return_sequences"),
+                   c.get("return_state"))].append(c)
     shape_tables, skipped_tables = [], []
     for shape_id in doc["shapes"]:
         for device in devices:
@@ -78,8 +101,8 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
             for eid in entry_ids:
                 cells = []
                 for rs, st in COMBOS:
-                    c = returned.get((shape_id, device, eid, rs, st))
-                    cells.append(c)
+                    group = eager.get((shape_id, device, eid, rs, st))
+                    cells.append(_cell(group) if group else None)
                 if any(cells):
                     rows.append({"entry": eid, "cells": cells})
             ran = any(c and c["outcome"] != "skipped" for row in rows for c in row["cells"])
@@ -91,7 +114,6 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
                                      "notebook": shape_id == doc["notebook_shape"]})
 
     # 2. the matrix: entry x (device, combination) over every test of that case
-    # per device: the four combinations, then "across combinations" (as the template's header)
     matrix_cols = [col for d in devices for col in [(d, rs, st) for rs, st in COMBOS] + [(d, None, None)]]
     agg: dict[tuple, collections.Counter] = collections.defaultdict(collections.Counter)
     for c in cases:
@@ -118,25 +140,27 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
         families[f"{c['module']}::{c['test']}"][c["outcome"]] += 1
 
     # 4. failures, known nonconformances, skips, value deviations
-    failures = [c for c in cases if c["outcome"] in ("failed", "error", "xpassed")]
+    failures = [c for c in cases if c["outcome"] in BAD]
     known = []
     for entry in doc["expectations"]["entries"]:
-        hits = [c for c in cases if glob_pattern(entry["pattern"]).fullmatch(c["nodeid"])]
+        hits = [c for c in cases if c["nodeid"] in set(entry["cases"])]
         known.append(dict(entry, count=len(hits), outcomes=dict(collections.Counter(c["outcome"] for c in hits)),
                           example=hits[0]["nodeid"] if hits else "", url=entry["link"].startswith("http")))
     skips = collections.Counter(c["message"] for c in cases if c["outcome"] == "skipped")
     # worst |diff| per (entry, test): a matrix, entries down, value tests across
     deviations: dict[tuple[str, str], dict] = {}
     for c in cases:
-        if "max_abs_diff" in c and c.get("entry"):
-            d = deviations.setdefault((c["entry"], c["test"]), {"worst": 0.0, "cases": 0, "tolerance": c.get("tolerance", ""),
-                                                                "worst_case": ""})
+        dev = c.get("deviation")
+        if dev and c.get("entry"):
+            d = deviations.setdefault((c["entry"], c["test"]), {"worst": 0.0, "cases": 0, "tolerance": dev["tolerance"],
+                                                                "worst_case": "", "against": dev["against"]})
             d["cases"] += 1
-            if c["max_abs_diff"] >= d["worst"]:
-                d["worst"], d["worst_case"] = c["max_abs_diff"], c["nodeid"]
+            if dev["max_abs_diff"] >= d["worst"]:
+                d["worst"], d["worst_case"] = dev["max_abs_diff"], c["nodeid"]
     value_tests = sorted({t for _, t in deviations})
     value_rows = [{"entry": eid, "cells": [deviations.get((eid, t)) for t in value_tests]}
                   for eid in entry_ids if any((eid, t) in deviations for t in value_tests)]
+    self_tests = sorted({t for (_, t), d in deviations.items() if d["against"] == "self"})
     tolerances = sorted({d["tolerance"] for d in deviations.values() if d["tolerance"]})
     return {
         "devices": devices,
@@ -152,9 +176,21 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
         "skips": skips.most_common(),
         "value_tests": value_tests,
         "value_rows": value_rows,
+        "self_tests": self_tests,
         "tolerances": tolerances,
         "labels": {e["id"]: e["label"] for e in doc["catalog"]},
+        "bad": any(doc["summary"][o] for o in BAD) or doc["exit_status"] != 0,
     }
+
+
+def _cell(group: list[dict]) -> dict:
+    worst = _worst(group)
+    shown = next((c for c in group if "returned" in c), worst)
+    returned = shown.get("returned", {})
+    return {"outcome": worst["outcome"], "nodeid": worst["nodeid"], "message": worst["message"],
+            "got": returned.get("got", ""), "expected": returned.get("expected", ""),
+            "containers": returned.get("containers", ""), "dtypes": returned.get("dtypes", []),
+            "placements": returned.get("placements", [])}
 
 
 def render_html(doc: dict[str, Any]) -> str:
