@@ -16,6 +16,16 @@ only affects the sequence, so the last output is the output after the last
 unmasked step (zeros if a row has no unmasked step at all). ``bidirectional`` zeroes masked
 steps of its sequence, as Keras's Bidirectional documents (it forces each
 half's ``zero_output_for_mask`` to ``return_sequences``).
+
+``conv_lstm`` is the ConvLSTM1D/2D/3D reference (channels_last, no mask): the
+LSTM equations with both matrix products replaced by N-dimensional
+cross-correlations written here in NumPy. The input convolution uses the
+layer's ``padding``, ``strides`` and ``dilation_rate`` and adds the bias; the
+recurrent convolution is always ``padding="same"``, stride 1, no dilation, no
+bias, on the output grid. ``"same"`` pads as TensorFlow does: out = ceil(in /
+stride), pad_total = max((out - 1) * stride + (k - 1) * dilation + 1 - in, 0),
+pad_total // 2 before and the rest after (so an even kernel pads one more
+after than before).
 """
 
 from __future__ import annotations
@@ -219,3 +229,143 @@ def bidirectional(spec_fw, w_fw, spec_bw, w_bw, x, *, merge_mode="concat",
         forward_states=[s for cell in fw.states for s in cell],
         backward_states=[s for cell in bw.states for s in cell],
     )
+
+
+# ---------------------------------------------------------------- ConvLSTM
+
+
+def _int_tuple(value, rank, name, default=None):
+    if value is None:
+        value = default
+    if isinstance(value, (int, np.integer)):
+        value = (int(value),) * rank
+    value = tuple(int(v) for v in value)
+    if len(value) != rank or any(v < 1 for v in value):
+        raise ValueError(f"{name} must be {rank} positive integers, got {value}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvSpec:
+    """A ConvLSTM{rank}D layer: the arguments that change what it computes.
+
+    ``kernel_size``, ``strides`` and ``dilation_rate`` accept an int (repeated
+    ``rank`` times) or a tuple; ``strides`` and ``dilation_rate`` default to all
+    ones. As in Keras, strides > 1 together with dilation_rate > 1 is an error.
+    """
+    rank: int  # 1, 2 or 3
+    filters: int
+    kernel_size: tuple[int, ...]
+    padding: str = "valid"  # "same" | "valid" (case-insensitive, stored lower-case)
+    strides: tuple[int, ...] = None  # default all 1
+    dilation_rate: tuple[int, ...] = None  # default all 1
+    use_bias: bool = True
+
+    def __post_init__(self):
+        if self.rank not in (1, 2, 3):
+            raise ValueError(f"rank must be 1, 2 or 3, got {self.rank!r}")
+        if self.filters < 1:
+            raise ValueError(f"filters must be positive, got {self.filters}")
+        set_ = lambda name, v: object.__setattr__(self, name, v)
+        set_("kernel_size", _int_tuple(self.kernel_size, self.rank, "kernel_size"))
+        set_("strides", _int_tuple(self.strides, self.rank, "strides", 1))
+        set_("dilation_rate", _int_tuple(self.dilation_rate, self.rank, "dilation_rate", 1))
+        padding = self.padding.lower() if isinstance(self.padding, str) else self.padding
+        if padding not in ("same", "valid"):
+            raise ValueError(f"padding must be 'same' or 'valid', got {self.padding!r}")
+        set_("padding", padding)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"strides > 1 together with dilation_rate > 1 is not supported "
+                             f"(strides={self.strides}, dilation_rate={self.dilation_rate})")
+
+
+def conv_weight_shapes(spec: ConvSpec, in_channels: int) -> list[tuple[int, ...]]:
+    """get_weights() shapes: kernel, recurrent kernel (gate order i, f, c, o), bias."""
+    k, f = spec.kernel_size, spec.filters
+    shapes = [k + (in_channels, 4 * f), k + (f, 4 * f)]
+    if spec.use_bias:
+        shapes.append((4 * f,))
+    return shapes
+
+
+def _conv_out_size(n, k, stride, dilation, padding):
+    if padding == "same":
+        return -(-n // stride)  # ceil(n / stride)
+    return (n - dilation * (k - 1) - 1) // stride + 1
+
+
+def conv_output_spatial(spec: ConvSpec, spatial: tuple[int, ...]) -> tuple[int, ...]:
+    """Spatial shape of the output (and of both states) for an input of spatial shape ``spatial``."""
+    spatial = tuple(int(n) for n in spatial)
+    if len(spatial) != spec.rank:
+        raise ValueError(f"a rank-{spec.rank} ConvLSTM needs {spec.rank} spatial dims, got {spatial}")
+    out = tuple(_conv_out_size(n, k, s, d, spec.padding) for n, k, s, d in
+                zip(spatial, spec.kernel_size, spec.strides, spec.dilation_rate))
+    if any(o < 1 for o in out):
+        raise ValueError(f"output size would be {out} for spatial {spatial} with {spec}")
+    return out
+
+
+def _conv(x, w, strides, dilation, padding):
+    """N-D cross-correlation, channels_last: x (B, *S, C), w (*K, C, F) -> (B, *O, F).
+
+    For each kernel offset, take the strided, dilated slice of the (padded)
+    input that this offset sees at every output position and add slice @ w[offset].
+    """
+    spatial, ksize = x.shape[1:-1], w.shape[:-2]
+    out = [_conv_out_size(n, k, s, d, padding) for n, k, s, d in zip(spatial, ksize, strides, dilation)]
+    if padding == "same":  # TensorFlow's convention: the odd padding element goes after
+        pads = []
+        for n, o, k, s, d in zip(spatial, out, ksize, strides, dilation):
+            total = max((o - 1) * s + (k - 1) * d + 1 - n, 0)
+            pads.append((total // 2, total - total // 2))
+        x = np.pad(x, [(0, 0)] + pads + [(0, 0)])
+    y = np.zeros((x.shape[0], *out, w.shape[-1]))
+    for offset in np.ndindex(*ksize):
+        window = tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
+                       for j, o, s, d in zip(offset, out, strides, dilation))
+        y += x[(slice(None),) + window] @ w[offset]
+    return y
+
+
+def conv_lstm(spec: ConvSpec, weights: list, x, *, initial_state=None,
+              go_backwards=False) -> Result:
+    """ConvLSTM over x (B, T, *spatial, C), channels_last; weights = [kernel, recurrent_kernel, bias].
+
+    Returns a Result whose sequence is (B, T, *out_spatial, filters) in
+    processing order, last_output the final h and states [[h, c]].
+    """
+    x = np.asarray(x, np.float64)
+    if x.ndim != spec.rank + 3:
+        raise ValueError(f"x must be (batch, time, {spec.rank} spatial dims, channels) for a "
+                         f"rank-{spec.rank} ConvLSTM, got {x.shape}")
+    B, T, spatial, C = x.shape[0], x.shape[1], x.shape[2:-1], x.shape[-1]
+    shapes = conv_weight_shapes(spec, C)
+    weights = [np.asarray(w, np.float64) for w in weights]
+    if [w.shape for w in weights] != shapes:
+        raise ValueError(f"weights for {spec} on {C} input channels should have shapes {shapes}, "
+                         f"got {[w.shape for w in weights]}")
+    W, U = weights[0], weights[1]
+    b = weights[2] if spec.use_bias else np.zeros(4 * spec.filters)
+    f = spec.filters
+    state_shape = (B, *conv_output_spatial(spec, spatial), f)
+    if initial_state is None:
+        h, c = np.zeros(state_shape), np.zeros(state_shape)
+    else:
+        states = [np.asarray(s, np.float64) for s in initial_state]
+        if len(states) != 2 or any(s.shape != state_shape for s in states):
+            raise ValueError(f"initial_state must be [h, c], each of shape {state_shape}, "
+                             f"got {[s.shape for s in states]}")
+        h, c = (s.copy() for s in states)
+    if go_backwards:
+        x = x[:, ::-1]
+    ones = (1,) * spec.rank
+    seq = np.zeros((B, T) + state_shape[1:])
+    for t in range(T):
+        z = (_conv(x[:, t], W, spec.strides, spec.dilation_rate, spec.padding) + b
+             + _conv(h, U, ones, ones, "same"))
+        i, fg, g, o = (z[..., k * f:(k + 1) * f] for k in range(4))  # gate order i, f, c, o
+        c = _sigmoid(fg) * c + _sigmoid(i) * np.tanh(g)
+        h = _sigmoid(o) * np.tanh(c)
+        seq[:, t] = h
+    return Result(sequence=seq, last_output=h, states=[[h, c]])

@@ -8,7 +8,14 @@ Since every weight is constant, most published outputs repeat one value over
 all units; such cases list one value per row (or per row and step) and are
 broadcast over the units.
 
-Part 2 checks properties that can be verified by hand.
+Part 1 also reproduces the ConvLSTM setups of Keras's conv_lstm tests (same
+constants, with Keras's default ``unit_forget_bias=True``).
+
+Part 2 checks properties that can be verified by hand: one step of every cell
+worked out in the comments, with a different weight for every gate so that a
+swapped gate (LSTM i/f/o, GRU z/r) or a transposed matrix changes the result,
+and ConvLSTM against the dense LSTM, its output sizes and TensorFlow's "same"
+padding.
 """
 
 import numpy as np
@@ -17,8 +24,12 @@ import pytest
 from rnnconf.oracle import (
     BiResult,
     CellSpec,
+    ConvSpec,
     Result,
     bidirectional,
+    conv_lstm,
+    conv_output_spatial,
+    conv_weight_shapes,
     random_weights,
     rnn,
     state_count,
@@ -278,6 +289,65 @@ def test_published_stacked_lstm_cells_mask():
     mask = np.array([[True, True, True], [True, True, False]])
     out = rnn(specs, w, np.ones((2, 3, 4)), mask=mask).last_output
     np.testing.assert_allclose(out, [[0.7793], [0.5998]], atol=1e-4, rtol=0)
+
+
+# conv_lstm*_test.py @ v3.15.1
+def conv_const_weights(spec, in_channels, kernel=0.01, recurrent=0.02, bias=0.03):
+    """Constant initializers with ConvLSTM's default unit_forget_bias=True (forget bias 1.0)."""
+    shapes = conv_weight_shapes(spec, in_channels)
+    b = np.full(shapes[2], bias, np.float32)
+    b[spec.filters:2 * spec.filters] = 1.0
+    return [np.full(shapes[0], kernel, np.float32), np.full(shapes[1], recurrent, np.float32), b]
+
+
+def test_published_conv_lstm1d_correctness():
+    x = seq(2, 3, 4, 5) / 10
+    spec = ConvSpec(1, 2, 3)  # padding "valid": 4 positions -> 2
+    # keras@v3.15.1 keras/src/layers/rnn/conv_lstm1d_test.py, test_correctness
+    close(conv_lstm(spec, conv_const_weights(spec, 5), x).last_output,
+          [[0.40807986, 0.46421072], [0.80933154, 0.8233646]])
+
+
+def test_published_conv_lstm2d_correctness():
+    x = seq(2, 3, 4, 4, 5) / 100
+    spec = ConvSpec(2, 2, 3)
+    # keras@v3.15.1 keras/src/layers/rnn/conv_lstm2d_test.py, test_correctness
+    close(conv_lstm(spec, conv_const_weights(spec, 5), x).last_output,
+          [[[0.48694518, 0.50237733], [0.5461202, 0.5598283]],
+           [[0.8661607, 0.86909103], [0.8774414, 0.8800861]]])
+
+
+def test_published_conv_lstm3d_correctness():
+    x = seq(2, 3, 4, 4, 4, 5) / 100
+    spec = ConvSpec(3, 2, 3)
+    # keras@v3.15.1 keras/src/layers/rnn/conv_lstm3d_test.py, test_correctness
+    close(conv_lstm(spec, conv_const_weights(spec, 5), x).last_output,
+          [[[[0.99149036, 0.99180907], [0.99258363, 0.9927925]],
+            [[0.99413764, 0.99420583], [0.9943788, 0.9944278]]],
+           [[[0.9950547] * 2] * 2] * 2])
+
+
+def test_published_conv_lstm_cell_checksums():
+    # keras@v3.15.1 keras/src/layers/rnn/conv_lstm_test.py, ConvLSTMCellTest.test_correctness: one step of
+    # ConvLSTMCell(rank=2, filters=4, kernel_size=3, padding="same"), kernel 0.01, recurrent 0.02, default
+    # zero bias (+1 forget bias); the published numbers are sums over h and c
+    x = seq(2, 1, 5, 5, 3) / 10
+    s = seq(2, 5, 5, 4) / 10
+    spec = ConvSpec(2, 4, 3, padding="same")
+    r = conv_lstm(spec, conv_const_weights(spec, 3, bias=0.0), x, initial_state=[s, s])
+    close(r.last_output.sum(), 188.89502)
+    close(r.states[0][0].sum(), 188.89502)
+    close(r.states[0][1].sum(), 2170.444)
+
+
+def test_published_conv_lstm_checksum():
+    # keras@v3.15.1 keras/src/layers/rnn/conv_lstm_test.py, ConvLSTMTest.test_correctness: ConvLSTM(rank=2,
+    # filters=4, kernel_size=3, padding="same") over 3 steps from initial_state, published as a sum
+    x = seq(2, 3, 5, 5, 3) / 100
+    s = seq(2, 5, 5, 4) / 100
+    spec = ConvSpec(2, 4, 3, padding="same")
+    r = conv_lstm(spec, conv_const_weights(spec, 3, bias=0.0), x, initial_state=[s, s])
+    close(r.last_output.sum(), 119.812454)
 
 
 # ---------------------------------------------------------------- Part 2: hand-checkable properties
@@ -547,3 +617,312 @@ def test_bad_arguments_raise():
         rnn([spec], w, x, mask=np.ones((3, 4), bool))
     with pytest.raises(ValueError):
         CellSpec("rnn", 3)
+
+
+# ---- one step per cell, worked by hand, every gate with its own weights
+#
+# Each case: 1 time step, batch 1, input x = 2.0 (one feature), a nonzero initial state, and a
+# different input weight, recurrent weight and bias for every gate, so that swapping two gates
+# (LSTM i<->o or i<->f, GRU z<->r) or transposing a matrix gives another number. The comments
+# carry every intermediate to 8 digits: sigma(v) = 1 / (1 + e^-v). The expected values in the
+# asserts are the same hand results carried to 12 digits.
+
+HAND = dict(rtol=1e-10, atol=1e-12)
+
+
+def test_by_hand_lstm_one_step_every_gate_different():
+    # 1 unit; gate order i, f, c, o; h0 = 0.5, c0 = -0.4
+    W = np.array([[0.5, -0.3, 0.8, 0.2]])  # kernel (1, 4)
+    U = np.array([[0.4, 0.6, -0.2, -0.8]])  # recurrent kernel (1, 4)
+    b = np.array([0.1, 0.9, -0.1, 0.3])
+    # pre-activations x*W + h0*U + b:
+    #   i: 2*0.5    + 0.5*0.4    + 0.1 = 1.0 + 0.2 + 0.1  = 1.3
+    #   f: 2*(-0.3) + 0.5*0.6    + 0.9 = -0.6 + 0.3 + 0.9 = 0.6
+    #   c: 2*0.8    + 0.5*(-0.2) - 0.1 = 1.6 - 0.1 - 0.1  = 1.4
+    #   o: 2*0.2    + 0.5*(-0.8) + 0.3 = 0.4 - 0.4 + 0.3  = 0.3
+    # gates: i = sigma(1.3) = 0.78583498, f = sigma(0.6) = 0.64565631,
+    #        g = tanh(1.4)  = 0.88535165, o = sigma(0.3) = 0.57444252
+    # c = f*c0 + i*g = 0.64565631*(-0.4) + 0.78583498*0.88535165 = -0.25826252 + 0.69574030 = 0.43747777
+    # h = o*tanh(c)  = 0.57444252 * tanh(0.43747777) = 0.57444252 * 0.41155160 = 0.23641273
+    # (i<->o swapped would give h = 0.19270283; i<->f swapped h = 0.14462587)
+    h0, c0 = np.array([[0.5]]), np.array([[-0.4]])
+    r = rnn([CellSpec("lstm", 1)], [W, U, b], np.array([[[2.0]]]), initial_state=[h0, c0])
+    np.testing.assert_allclose(r.states[0][1], [[0.437477774961]], **HAND)
+    np.testing.assert_allclose(r.states[0][0], [[0.236412734124]], **HAND)
+    np.testing.assert_allclose(r.sequence, [[[0.236412734124]]], **HAND)
+    np.testing.assert_allclose(r.last_output, [[0.236412734124]], **HAND)
+
+
+# GRU, 1 unit, gate order z, r, h; h0 = 0.5; the same kernels for both variants
+GRU_W = np.array([[0.3, -0.5, 0.7]])  # kernel (1, 3): z, r, h
+GRU_U = np.array([[0.6, 0.8, -0.4]])  # recurrent kernel (1, 3)
+
+
+def test_by_hand_gru_reset_after_one_step_every_gate_different():
+    b = np.array([[0.1, 0.2, -0.3],  # row 0: input bias z, r, h
+                  [-0.2, 0.1, 0.5]])  # row 1: recurrent bias z, r, h
+    # z: 2*0.3    + 0.1 + 0.5*0.6 + (-0.2) = 0.6 + 0.1 + 0.3 - 0.2 = 0.8  -> z = sigma(0.8)  = 0.68997448
+    # r: 2*(-0.5) + 0.2 + 0.5*0.8 + 0.1    = -1.0 + 0.2 + 0.4 + 0.1 = -0.3 -> r = sigma(-0.3) = 0.42555748
+    # reset_after: r scales the whole recurrent part, bias included: h0*U_h + b1_h = 0.5*(-0.4) + 0.5 = 0.3
+    # candidate: 2*0.7 + (-0.3) + r*0.3 = 1.1 + 0.12766724 = 1.22766724 -> hh = tanh(1.22766724) = 0.84190136
+    # h = z*h0 + (1 - z)*hh = 0.68997448*0.5 + 0.31002552*0.84190136 = 0.34498724 + 0.26101090 = 0.60599815
+    # (z<->r swapped would give 0.70881698)
+    r = rnn([CellSpec("gru", 1)], [GRU_W, GRU_U, b], np.array([[[2.0]]]), initial_state=[np.array([[0.5]])])
+    np.testing.assert_allclose(r.states[0][0], [[0.605998145050]], **HAND)
+    np.testing.assert_allclose(r.last_output, [[0.605998145050]], **HAND)
+
+
+def test_by_hand_gru_reset_before_one_step_every_gate_different():
+    b = np.array([0.1, -0.2, 0.3])  # reset_after=False: one bias row, z, r, h
+    # z: 2*0.3    + 0.5*0.6 + 0.1    = 0.6 + 0.3 + 0.1  = 1.0  -> z = sigma(1.0)  = 0.73105858
+    # r: 2*(-0.5) + 0.5*0.8 + (-0.2) = -1.0 + 0.4 - 0.2 = -0.8 -> r = sigma(-0.8) = 0.31002552
+    # reset before the product: (r*h0)*U_h = (0.31002552*0.5)*(-0.4) = 0.15501276*(-0.4) = -0.06200510
+    # candidate: 2*0.7 + 0.3 - 0.06200510 = 1.63799490 -> hh = tanh(1.63799490) = 0.92719174
+    # h = z*h0 + (1 - z)*hh = 0.73105858*0.5 + 0.26894142*0.92719174 = 0.36552929 + 0.24936027 = 0.61488955
+    # (z<->r swapped would give 0.78593121)
+    spec = CellSpec("gru", 1, reset_after=False)
+    r = rnn([spec], [GRU_W, GRU_U, b], np.array([[[2.0]]]), initial_state=[np.array([[0.5]])])
+    np.testing.assert_allclose(r.states[0][0], [[0.614889554460]], **HAND)
+    np.testing.assert_allclose(r.last_output, [[0.614889554460]], **HAND)
+
+
+def test_by_hand_simple_rnn_one_step_asymmetric_recurrent_kernel():
+    # 2 units, so the recurrent kernel can be non-symmetric: h = tanh(x*W + h0 @ U + b), h0 = [0.5, -1.0]
+    W = np.array([[0.5, -0.25]])
+    U = np.array([[0.2, -0.4],
+                  [0.6, 0.1]])
+    b = np.array([0.1, -0.2])
+    # unit 1: 2*0.5     + (0.5*0.2    + (-1.0)*0.6) + 0.1    = 1.0 - 0.5 + 0.1  = 0.6  -> tanh = 0.53704957
+    # unit 2: 2*(-0.25) + (0.5*(-0.4) + (-1.0)*0.1) + (-0.2) = -0.5 - 0.3 - 0.2 = -1.0 -> tanh = -0.76159416
+    # (h0 @ U.T instead would give pre-activations 1.6 and -0.5)
+    r = rnn([CellSpec("simple", 2)], [W, U, b], np.array([[[2.0]]]), initial_state=[np.array([[0.5, -1.0]])])
+    np.testing.assert_allclose(r.states[0][0], [[0.537049566998, -0.761594155956]], **HAND)
+    np.testing.assert_allclose(r.last_output, [[0.537049566998, -0.761594155956]], **HAND)
+
+
+# ---- ConvLSTM
+
+
+def conv_case(spec, B=2, T=3, spatial=(5,), C=2, seed=0, initial_state=True):
+    """Random float64 weights, input and (optionally) initial states for a ConvSpec."""
+    rng = np.random.default_rng(seed)
+    w = [rng.uniform(-0.5, 0.5, size=s) for s in conv_weight_shapes(spec, C)]
+    x = rng.uniform(-1.0, 1.0, size=(B, T, *spatial, C))
+    state_shape = (B, *conv_output_spatial(spec, spatial), spec.filters)
+    init = [rng.uniform(-1.0, 1.0, size=state_shape) for _ in range(2)] if initial_state else None
+    return w, x, init
+
+
+def test_conv_spec_normalises_arguments():
+    spec = ConvSpec(2, 4, 3, padding="SAME")
+    assert spec.kernel_size == (3, 3) and spec.strides == (1, 1) and spec.dilation_rate == (1, 1)
+    assert spec.padding == "same"
+    spec = ConvSpec(3, 1, (1, 2, 3), strides=2)
+    assert spec.strides == (2, 2, 2) and spec.dilation_rate == (1, 1, 1)
+    assert ConvSpec(1, 1, [3], dilation_rate=[2]).dilation_rate == (2,)
+
+
+def test_conv_weight_shapes():
+    # Keras: kernel (*kernel_size, in, 4*filters), recurrent (*kernel_size, filters, 4*filters), bias (4*filters,)
+    assert conv_weight_shapes(ConvSpec(2, 4, (3, 2)), 5) == [(3, 2, 5, 16), (3, 2, 4, 16), (16,)]
+    assert conv_weight_shapes(ConvSpec(1, 2, 3, use_bias=False), 1) == [(3, 1, 8), (3, 2, 8)]
+    assert conv_weight_shapes(ConvSpec(3, 1, 1), 2)[0] == (1, 1, 1, 2, 4)
+
+
+@pytest.mark.parametrize("n,k,s,d,padding,out", [
+    (7, 3, 1, 1, "valid", 5),  # 7 - (3 - 1)
+    (7, 3, 1, 1, "same", 7),
+    (7, 3, 2, 1, "valid", 3),  # floor((7 - 2 - 1) / 2) + 1
+    (7, 3, 2, 1, "same", 4),  # ceil(7 / 2)
+    (8, 3, 2, 1, "valid", 3),  # floor(5 / 2) + 1
+    (8, 3, 2, 1, "same", 4),
+    (7, 3, 1, 2, "valid", 3),  # the dilated kernel spans 2*2 + 1 = 5
+    (7, 3, 1, 2, "same", 7),
+    (9, 2, 1, 3, "valid", 6),  # spans 4
+    (5, 4, 3, 1, "valid", 1),  # floor((5 - 3 - 1) / 3) + 1
+    (5, 4, 3, 1, "same", 2),  # ceil(5 / 3)
+    (1, 1, 1, 1, "valid", 1),
+])
+def test_conv_output_sizes(n, k, s, d, padding, out):
+    spec = ConvSpec(1, 2, k, padding=padding, strides=s, dilation_rate=d)
+    assert conv_output_spatial(spec, (n,)) == (out,)
+    w, x, _ = conv_case(spec, T=2, spatial=(n,), initial_state=False)
+    r = conv_lstm(spec, w, x)
+    assert r.sequence.shape == (2, 2, out, 2)
+    assert r.last_output.shape == r.states[0][0].shape == r.states[0][1].shape == (2, out, 2)
+
+
+def test_conv_same_keeps_and_valid_shrinks_spatial_size():
+    for spatial in [(6,), (5, 4), (3, 4, 5)]:
+        rank = len(spatial)
+        same, valid = ConvSpec(rank, 3, 3, padding="same"), ConvSpec(rank, 3, 3)
+        assert conv_output_spatial(same, spatial) == spatial
+        assert conv_output_spatial(valid, spatial) == tuple(n - 2 for n in spatial)
+        w, x, _ = conv_case(same, T=2, spatial=spatial, initial_state=False)
+        assert conv_lstm(same, w, x).sequence.shape == (2, 2, *spatial, 3)
+        assert conv_lstm(valid, w, x).sequence.shape == (2, 2, *(n - 2 for n in spatial), 3)
+    # a mixed 2-D case: strides per axis
+    assert conv_output_spatial(ConvSpec(2, 1, (3, 2), padding="same", strides=(2, 1)), (7, 5)) == (4, 5)
+    assert conv_output_spatial(ConvSpec(2, 1, (3, 2), strides=(2, 1)), (7, 5)) == (3, 4)
+
+
+@pytest.mark.parametrize("n,k,s,d,before,after", [
+    (5, 3, 1, 1, 1, 1),
+    (5, 2, 1, 1, 0, 1),  # even kernel: the odd padding element goes after
+    (5, 4, 1, 1, 1, 2),
+    (6, 3, 2, 1, 0, 1),  # out 3: total = (3-1)*2 + 3 - 6 = 1
+    (7, 3, 2, 1, 1, 1),  # out 4: total = 3*2 + 3 - 7 = 2
+    (8, 2, 3, 1, 0, 0),  # out 3: total = 2*3 + 2 - 8 = 0, "same" pads nothing
+    (7, 4, 3, 1, 1, 2),  # out 3: total = 2*3 + 4 - 7 = 3
+    (5, 3, 1, 2, 2, 2),  # dilation 2 spans 5: total = 4 + 5 - 5 = 4
+])
+def test_conv_same_is_valid_on_tf_padded_input(n, k, s, d, before, after):
+    # TensorFlow's "same": out = ceil(n / s), pad_total = max((out - 1)*s + (k - 1)*d + 1 - n, 0),
+    # pad_total // 2 zeros before, the rest after. The recurrent conv is "same" on the output grid
+    # in both runs, so whole sequences agree.
+    same = ConvSpec(1, 2, k, padding="same", strides=s, dilation_rate=d)
+    valid = ConvSpec(1, 2, k, padding="valid", strides=s, dilation_rate=d)
+    w, x, init = conv_case(same, spatial=(n,))
+    padded = np.pad(x, [(0, 0), (0, 0), (before, after), (0, 0)])
+    a, b = conv_lstm(same, w, x, initial_state=init), conv_lstm(valid, w, padded, initial_state=init)
+    assert a.sequence.shape[2] == -(-n // s)
+    np.testing.assert_allclose(a.sequence, b.sequence, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(a.states[0][1], b.states[0][1], rtol=1e-12, atol=1e-15)
+
+
+def test_conv_same_padding_per_axis_2d():
+    # axis 1: n=5, k=2, s=1 -> pad (0, 1); axis 2: n=7, k=3, s=2 -> out 4, total 2 -> pad (1, 1)
+    same = ConvSpec(2, 2, (2, 3), padding="same", strides=(1, 2))
+    valid = ConvSpec(2, 2, (2, 3), strides=(1, 2))
+    w, x, init = conv_case(same, spatial=(5, 7))
+    padded = np.pad(x, [(0, 0), (0, 0), (0, 1), (1, 1), (0, 0)])
+    np.testing.assert_allclose(conv_lstm(same, w, x, initial_state=init).sequence,
+                               conv_lstm(valid, w, padded, initial_state=init).sequence, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("rank,strides", [(1, 1), (2, 1), (2, 2), (3, 1)])
+def test_conv_1x1_kernel_is_dense_lstm_at_every_position(rank, strides):
+    spatial = (5, 4, 3)[:rank]
+    spec = ConvSpec(rank, 3, 1, strides=strides)
+    w, x, init = conv_case(spec, spatial=spatial, C=2)
+    r = conv_lstm(spec, w, x, initial_state=init)
+    # a 1x1 kernel is a matrix: kernel[0, ..., 0] (in, 4f); strides pick every strides-th position
+    dense_w = [w[0].reshape(2, 12), w[1].reshape(3, 12), w[2]]
+    picked = x[(slice(None), slice(None)) + (slice(None, None, strides),) * rank]
+    B, T = x.shape[:2]
+    out_sp = picked.shape[2:-1]
+    assert out_sp == conv_output_spatial(spec, spatial)
+    # (B, T, *S, C) -> (B * prod(S), T, C): each position becomes a batch row
+    rows = np.moveaxis(picked, 1, -2).reshape(-1, T, 2)
+    flat_init = [s.reshape(-1, 3) for s in init]
+    ref = rnn([CellSpec("lstm", 3)], dense_w, rows, initial_state=flat_init)
+    np.testing.assert_allclose(np.moveaxis(r.sequence, 1, -2).reshape(-1, T, 3), ref.sequence, rtol=1e-12)
+    np.testing.assert_allclose(r.states[0][0].reshape(-1, 3), ref.states[0][0], rtol=1e-12)
+    np.testing.assert_allclose(r.states[0][1].reshape(-1, 3), ref.states[0][1], rtol=1e-12)
+    np.testing.assert_array_equal(r.last_output, r.sequence[:, -1])
+
+
+@pytest.mark.parametrize("spec", [ConvSpec(1, 2, 3, padding="same"), ConvSpec(2, 2, (2, 3), strides=(1, 2)),
+                                  ConvSpec(1, 2, 2, dilation_rate=2, use_bias=False)],
+                         ids=["1d-same", "2d-strided", "1d-dilated-nobias"])
+def test_conv_go_backwards_equals_forward_on_reversed_time(spec):
+    w, x, init = conv_case(spec, T=4, spatial=(6,) * spec.rank)
+    back = conv_lstm(spec, w, x, initial_state=init, go_backwards=True)
+    fwd = conv_lstm(spec, w, x[:, ::-1], initial_state=init)
+    np.testing.assert_array_equal(back.sequence, fwd.sequence)
+    np.testing.assert_array_equal(back.states[0][1], fwd.states[0][1])
+    np.testing.assert_array_equal(back.last_output, back.sequence[:, -1])
+    assert isinstance(back, Result) and back.sequence.dtype == np.float64
+
+
+def test_conv_no_bias_equals_zero_bias():
+    spec = ConvSpec(1, 2, 3, padding="same")
+    w, x, init = conv_case(spec)
+    nobias = conv_lstm(ConvSpec(1, 2, 3, padding="same", use_bias=False), w[:2], x, initial_state=init)
+    zero = conv_lstm(spec, [w[0], w[1], np.zeros(8)], x, initial_state=init)
+    np.testing.assert_array_equal(nobias.sequence, zero.sequence)
+
+
+def test_conv_by_hand_one_step_three_tap_kernel():
+    # ConvLSTM1D(filters=1, kernel_size=3, padding="valid"), 1 input channel, spatial width 3 -> 1 output
+    # position; one step, x = [1, 2, -1]. Kernel taps (tap 0, 1, 2) per gate, all different:
+    #   i: [0.1, 0.2, 0.3]   -> 1*0.1 + 2*0.2 + (-1)*0.3   = 0.1 + 0.4 - 0.3 = 0.2
+    #   f: [0.3, -0.1, 0.2]  -> 1*0.3 + 2*(-0.1) + (-1)*0.2 = 0.3 - 0.2 - 0.2 = -0.1
+    #   c: [0.2, 0.3, -0.4]  -> 1*0.2 + 2*0.3 + (-1)*(-0.4) = 0.2 + 0.6 + 0.4 = 1.2
+    #   o: [-0.1, 0.4, 0.1]  -> 1*(-0.1) + 2*0.4 + (-1)*0.1 = -0.1 + 0.8 - 0.1 = 0.6
+    # (a flipped kernel -- convolution instead of cross-correlation -- would give i: 0.3 + 0.4 - 0.1 = 0.6)
+    # The recurrent conv is "same" on the 1-wide output grid: one zero each side, so only the centre tap
+    # [0.5, -0.5, 0.25, 1.0] sees h0 = 0.4; the outer taps (9.0) only ever see padding.
+    # bias [0.1, 0.2, 0.3, -0.4]; c0 = 0.5.
+    #   i: 0.2  + 0.4*0.5    + 0.1    = 0.5  -> sigma = 0.62245933
+    #   f: -0.1 + 0.4*(-0.5) + 0.2    = -0.1 -> sigma = 0.47502081
+    #   c: 1.2  + 0.4*0.25   + 0.3    = 1.6  -> tanh  = 0.92166855
+    #   o: 0.6  + 0.4*1.0    + (-0.4) = 0.6  -> sigma = 0.64565631
+    # c = 0.47502081*0.5 + 0.62245933*0.92166855 = 0.23751041 + 0.57370119 = 0.81121160
+    # h = 0.64565631 * tanh(0.81121160) = 0.64565631 * 0.67025809 = 0.43275637
+    kernel = np.array([[0.1, 0.3, 0.2, -0.1],
+                       [0.2, -0.1, 0.3, 0.4],
+                       [0.3, 0.2, -0.4, 0.1]]).reshape(3, 1, 4)  # (tap, in, gates i f c o)
+    recurrent = np.array([[9.0] * 4, [0.5, -0.5, 0.25, 1.0], [9.0] * 4]).reshape(3, 1, 4)
+    bias = np.array([0.1, 0.2, 0.3, -0.4])
+    x = np.array([1.0, 2.0, -1.0]).reshape(1, 1, 3, 1)
+    r = conv_lstm(ConvSpec(1, 1, 3), [kernel, recurrent, bias], x,
+                  initial_state=[np.full((1, 1, 1), 0.4), np.full((1, 1, 1), 0.5)])
+    np.testing.assert_allclose(r.states[0][1], [[[0.811211598226]]], **HAND)
+    np.testing.assert_allclose(r.states[0][0], [[[0.432756365387]]], **HAND)
+    np.testing.assert_allclose(r.sequence, [[[[0.432756365387]]]], **HAND)
+
+
+def test_conv_by_hand_recurrent_same_conv_sees_neighbours():
+    # Zero input, kernel and bias; c0 = 0; h0 = [1, 2, 3] on a width-3 grid; every gate's recurrent
+    # taps are [0.1, 0.2, 0.4], so every gate at position j has the same pre-activation
+    #   p_j = 0.1*h0[j-1] + 0.2*h0[j] + 0.4*h0[j+1]   (zero outside the grid: "same", one zero each side)
+    #   p = [0.2*1 + 0.4*2, 0.1*1 + 0.2*2 + 0.4*3, 0.1*2 + 0.2*3] = [1.0, 1.7, 0.8]
+    # then c = sigma(p)*tanh(p), h = sigma(p)*tanh(c):
+    #   p = 1.0: sigma 0.73105858, tanh 0.76159416 -> c 0.55676994, h 0.36960635
+    #   p = 1.7: sigma 0.84553473, tanh 0.93540907 -> c 0.79092086, h 0.55714853
+    #   p = 0.8: sigma 0.68997448, tanh 0.66403677 -> c 0.45816843, h 0.29571634
+    for padding in ("same", "valid"):  # the input conv's padding does not change the recurrent conv
+        spec = ConvSpec(1, 1, 3, padding=padding)
+        width = 3 if padding == "same" else 5  # "valid" on 5 positions gives the same 3-wide grid
+        recurrent = np.tile(np.array([0.1, 0.2, 0.4])[:, None, None], (1, 1, 4))
+        w = [np.zeros((3, 1, 4)), recurrent, np.zeros(4)]
+        h0 = np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1)
+        r = conv_lstm(spec, w, np.zeros((1, 1, width, 1)), initial_state=[h0, np.zeros((1, 3, 1))])
+        np.testing.assert_allclose(r.states[0][1][0, :, 0], [0.5567699411, 0.7909208606, 0.4581684260],
+                                   rtol=1e-9)
+        np.testing.assert_allclose(r.states[0][0][0, :, 0], [0.369606352936, 0.557148528368, 0.295716337388],
+                                   **HAND)
+
+
+def test_conv_bad_arguments_raise():
+    spec = ConvSpec(2, 2, 3, padding="same")
+    w, x, init = conv_case(spec, spatial=(4, 4))
+    with pytest.raises(ValueError, match="x must be"):
+        conv_lstm(spec, w, x[:, :, 0])  # a 1-D input for a rank-2 layer
+    with pytest.raises(ValueError, match="x must be"):
+        conv_lstm(ConvSpec(1, 2, 3), w, x)
+    with pytest.raises(ValueError, match="strides > 1 together with dilation_rate > 1"):
+        ConvSpec(1, 1, 1, strides=2, dilation_rate=3)
+    with pytest.raises(ValueError, match="padding"):
+        ConvSpec(1, 1, 3, padding="causal")
+    with pytest.raises(ValueError, match="rank"):
+        ConvSpec(4, 1, 3)
+    with pytest.raises(ValueError, match="kernel_size"):
+        ConvSpec(2, 1, (3,))
+    with pytest.raises(ValueError, match="strides"):
+        ConvSpec(1, 1, 3, strides=0)
+    with pytest.raises(ValueError, match="weights"):
+        conv_lstm(spec, w[:2], x)  # missing bias
+    with pytest.raises(ValueError, match="weights"):
+        conv_lstm(spec, [w[0][..., :1, :], w[1], w[2]], x)  # kernel for 1 input channel, x has 2
+    with pytest.raises(ValueError, match="weights"):
+        conv_lstm(spec, [w[0], w[1][..., :4], w[2]], x)  # recurrent kernel with 1 gate's columns
+    with pytest.raises(ValueError, match="initial_state"):
+        conv_lstm(spec, w, x, initial_state=init[:1])
+    with pytest.raises(ValueError, match="initial_state"):
+        conv_lstm(ConvSpec(2, 2, 3), w, x, initial_state=init)  # "valid" states are (2, 2, 2), not (4, 4, 2)
+    with pytest.raises(ValueError, match="output size"):
+        conv_output_spatial(ConvSpec(1, 1, 5), (3,))
+    with pytest.raises(ValueError):
+        conv_output_spatial(ConvSpec(1, 1, 3), (3, 3))
