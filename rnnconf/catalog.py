@@ -71,7 +71,7 @@ class Entry:
     - ``"rnn"``: ``RNN(<Cell>(units))``,
     - ``"stacked"``: ``RNN([cell_1, cell_2, ...])``: one state entry per cell, nested for LSTM,
     - ``"bidirectional"``: ``Bidirectional(<Layer>(units), merge_mode=...)``,
-    - ``"conv"``: ``ConvLSTM{rank}D(filters=units, kernel_size, padding)``.
+    - ``"conv"``: ``ConvLSTM{rank}D(filters=units, kernel_size, padding, strides, dilation_rate)``.
     """
 
     id: str
@@ -82,6 +82,8 @@ class Entry:
     conv_rank: int = 0
     padding: str = "same"
     kernel_size: int = 3
+    strides: int = 1
+    dilation_rate: int = 1
 
     # ---- what the implementation must provide -------------------------------------------
     @property
@@ -103,9 +105,24 @@ class Entry:
         return (shape.batch, shape.timesteps, *self.spatial(), shape.features)
 
     def spatial_out(self) -> tuple[int, ...]:
-        if self.padding == "same":
-            return self.spatial()
-        return tuple(d - self.kernel_size + 1 for d in self.spatial())
+        if self.form != "conv":
+            return ()
+        from rnnconf.oracle import conv_output_spatial
+
+        return conv_output_spatial(self.conv_spec(1), self.spatial())
+
+    def conv_spec(self, units: int) -> Any:
+        """The oracle's description of a ConvLSTM entry (``units`` filters)."""
+        from rnnconf.oracle import ConvSpec
+
+        return ConvSpec(self.conv_rank, units, (self.kernel_size,) * self.conv_rank, self.padding,
+                        self.strides, self.dilation_rate)
+
+    @property
+    def weight_scale(self) -> float:
+        """Seeded weights are uniform in +-scale: a ConvLSTM's kernel sums many taps, so its
+        scale shrinks with the kernel's volume to keep the gates out of saturation."""
+        return 0.5 / (self.kernel_size ** self.conv_rank) ** 0.5 if self.form == "conv" else 0.5
 
     def cell_units(self, shape: Shape) -> list[int]:
         return [shape.units + c.units_offset for c in self.cells]
@@ -146,7 +163,8 @@ class Entry:
             wrapper = {"dtype": options["dtype"]} if "dtype" in options else {}
             return get("Bidirectional")(inner, merge_mode=self.merge_mode, **wrapper)
         return get(f"ConvLSTM{self.conv_rank}D")(
-            units, self.kernel_size, padding=self.padding, **flags, **options)
+            units, self.kernel_size, padding=self.padding, strides=self.strides,
+            dilation_rate=self.dilation_rate, **flags, **options)
 
 
 def _entries() -> tuple[Entry, ...]:
@@ -168,11 +186,15 @@ def _entries() -> tuple[Entry, ...]:
             out.append(Entry(f"Bi_{name}_{mode or 'None'}",
                              f"Bidirectional({name}(units), merge_mode={mode!r})",
                              "bidirectional", (Cell(kind),), merge_mode=mode))
+    # One ConvLSTM per rank, between them "same" and "valid" padding, strides and dilation
+    # (Keras rejects strides > 1 together with dilation > 1).
     out += [
-        Entry("ConvLSTM1D", "ConvLSTM1D(units, 3, padding='same') on (B, T, 5, F)", "conv",
-              (Cell("lstm"),), conv_rank=1, padding="same"),
+        Entry("ConvLSTM1D", "ConvLSTM1D(units, 3, padding='same', dilation_rate=2) on (B, T, 5, F)",
+              "conv", (Cell("lstm"),), conv_rank=1, padding="same", dilation_rate=2),
         Entry("ConvLSTM2D", "ConvLSTM2D(units, 3, padding='valid') on (B, T, 5, 4, F)", "conv",
               (Cell("lstm"),), conv_rank=2, padding="valid"),
+        Entry("ConvLSTM3D", "ConvLSTM3D(units, 3, padding='same', strides=2) on (B, T, 5, 4, 3, F)",
+              "conv", (Cell("lstm"),), conv_rank=3, padding="same", strides=2),
     ]
     return tuple(out)
 
@@ -201,5 +223,6 @@ def in_default_option_lane(entry: "Entry") -> bool:
     return not (entry.bidirectional and entry.merge_mode in ("sum", "ave", "mul"))
 
 
-# Entries the NumPy oracle covers (ConvLSTM is checked for structure and identities only).
-ORACLE_ENTRIES = tuple(e for e in ENTRIES if e.form != "conv")
+# Entries the NumPy oracle covers: all of them. Masks: the oracle has no ConvLSTM masking.
+ORACLE_ENTRIES = ENTRIES
+MASK_ENTRIES = tuple(e for e in ENTRIES if e.form != "conv")

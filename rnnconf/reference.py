@@ -49,6 +49,8 @@ def cell_specs(entry: Entry, shape: Shape) -> list[oracle.CellSpec]:
 
 def weight_shapes(entry: Entry, shape: Shape) -> list[tuple[int, ...]]:
     """The documented get_weights() layout for this entry."""
+    if entry.form == "conv":
+        return oracle.conv_weight_shapes(entry.conv_spec(shape.units), shape.features)
     specs = cell_specs(entry, shape)
     shapes, dim = [], shape.features
     for spec in specs:
@@ -62,6 +64,13 @@ def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.
                    mask: np.ndarray | None = None, go_backwards: bool = False,
                    zero_output_for_mask: bool = False) -> dict[str, np.ndarray]:
     """role -> float64 array, for the roles of a ``return_state=True`` call."""
+    if entry.form == "conv":
+        if mask is not None or zero_output_for_mask:
+            raise ValueError("the oracle has no ConvLSTM masking")
+        res = oracle.conv_lstm(entry.conv_spec(shape.units), weights, x, initial_state=initial_state,
+                               go_backwards=go_backwards)
+        h, c = res.states[0]
+        return {"output": res.sequence if return_sequences else res.last_output, "h": h, "c": c}
     specs = cell_specs(entry, shape)
     if entry.bidirectional:
         half = len(weights) // 2
@@ -98,7 +107,8 @@ def initial_state_arrays(entry: Entry, shape: Shape, seed: int) -> list[np.ndarr
     sizes = [u for c, u in zip(entry.cells, entry.cell_units(shape)) for _ in range(c.states)]
     if entry.bidirectional:
         sizes = sizes * 2
-    return [rng.uniform(-1, 1, size=(shape.batch, u)).astype(np.float32) for u in sizes]
+    spatial = entry.spatial_out()
+    return [rng.uniform(-1, 1, size=(shape.batch, *spatial, u)).astype(np.float32) for u in sizes]
 
 
 MASK_KINDS = ("right_padded", "arbitrary", "fully_masked_row")

@@ -70,7 +70,7 @@ class CaseRun:
                 self.impl.build(layer, self.x.shape)
                 if self.weights is None:
                     self.weights = make_weights([tuple(w.shape) for w in layer.get_weights()],
-                                                self.entry.id, self.shape.id)
+                                                self.entry.id, self.shape.id, scale=self.entry.weight_scale)
                 layer.set_weights(self.weights)
         return layer
 

@@ -19,7 +19,7 @@ def _mask(run, kind):
 
 
 @mask_kinds
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
+@pytest.mark.entries(lambda e: e in catalog.MASK_ENTRIES)
 @pytest.mark.shapes("masks")
 def test_mask_matches_oracle(run, entry, return_sequences, return_state, shape, device, mask_kind, record):
     mask = _mask(run, mask_kind)
@@ -34,7 +34,7 @@ def _zero_output_for_mask(make_run, return_sequences, return_state, mask_kind, r
 
 
 @mask_kinds
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional)
+@pytest.mark.entries(lambda e: e in catalog.MASK_ENTRIES and not e.bidirectional)
 @pytest.mark.shapes("masks")
 def test_zero_output_for_mask_output(make_run, entry, return_sequences, return_state, shape, device,
                                      mask_kind, record):
@@ -44,14 +44,14 @@ def test_zero_output_for_mask_output(make_run, entry, return_sequences, return_s
 
 
 @mask_kinds
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional)
+@pytest.mark.entries(lambda e: e in catalog.MASK_ENTRIES and not e.bidirectional)
 @pytest.mark.shapes("masks")
 def test_zero_output_for_mask_states(make_run, entry, return_sequences, shape, device, mask_kind, record):
     """The states are those after the last unmasked step: the option changes outputs only."""
     _zero_output_for_mask(make_run, return_sequences, True, mask_kind, record, "states")
 
 
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional)
+@pytest.mark.entries(lambda e: e in catalog.MASK_ENTRIES and not e.bidirectional)
 @pytest.mark.shapes("masks")
 def test_final_state_is_state_after_last_unmasked_step(run, entry, return_sequences, shape, device, record):
     """Implementation against itself: a right-padded row ends in the state of the unmasked run
