@@ -252,7 +252,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     else:
         report.outcome = "failed"
         original = report.longreprtext if call.excinfo is not None else ""
-        report.longrepr = judged.text + ("\n\n" + original if original else "")
+        # "E   " as pytest marks what a failure says; the original failure follows in full
+        report.longrepr = ("E   " + judged.text + "\n\n" + original) if original else judged.text
     report.user_properties.append((VERDICT_KEY, json.dumps(
         {"outcome": judged.outcome, "text": judged.text, "entry": known.source, "pattern": known.pattern})))
     return report

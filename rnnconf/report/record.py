@@ -84,8 +84,9 @@ def message_of(report: Any) -> str:
                for line in lines if line.startswith("E ")]
     if not e_lines:
         return "\n".join(lines[-12:])
-    head = lines[0] if lines and lines[0].startswith(("a known nonconformance", "[XPASS")) else ""
-    return "\n".join(filter(None, [head, *e_lines[-12:]]))
+    if e_lines[0].startswith("a known nonconformance"):  # a verdict heads the text: keep it
+        return "\n".join([e_lines[0], *e_lines[1:][-11:]])
+    return "\n".join(e_lines[-12:])
 
 
 class Collector:

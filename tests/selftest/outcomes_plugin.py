@@ -5,7 +5,9 @@ suite's own reporting, so a self-test still reads outcomes while the reports cha
 outcome of a node is its call's (passed / failed / skipped / xfailed / xpassed), ``error`` when
 setup or teardown failed; ``message`` is what the failure said: the ``E`` lines of pytest's
 report (the assertion's own text, without the test's source, which may quote the very words a
-self-test looks for), or the whole text when there are none (``pytest.fail(pytrace=False)``).
+self-test looks for), or the whole text when there are none (``pytest.fail(pytrace=False)``);
+``frames`` is the failure's traceback as ``[path, line]`` pairs, innermost last, unfiltered (the
+assertion-site self-test finds which assertion reported it).
 """
 
 from __future__ import annotations
@@ -15,12 +17,21 @@ from pathlib import Path
 
 import pytest
 
-_CASES: dict[str, dict[str, str]] = {}
+_CASES: dict[str, dict] = {}
+_FRAMES: dict[str, list] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--selftest-outcomes", required=True, metavar="PATH",
                      help="write {nodeid: {outcome, message}} to PATH at the end of the session")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if call.excinfo is not None and item.nodeid not in _FRAMES:
+        _FRAMES[item.nodeid] = [[str(e.path), e.lineno + 1] for e in call.excinfo.traceback]
+    return report
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -44,4 +55,7 @@ def _said(text: str) -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    for nodeid, frames in _FRAMES.items():
+        if nodeid in _CASES:
+            _CASES[nodeid]["frames"] = frames
     Path(session.config.getoption("--selftest-outcomes")).write_text(json.dumps(_CASES, indent=1))

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from typing import Iterable
 import pytest
 
 from rnnconf import catalog
+from rnnconf.caseid import case_id
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -112,25 +112,26 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, impl: 
     return SuiteRun(result, cases, "pytest " + " ".join(argv))
 
 
-# ---- node ids, from the catalog ----------------------------------------------------------------
-def _flag_ids(return_sequences: Iterable[bool] | None, return_state: Iterable[bool] | None):
-    seqs = [["seq" if s else "last"] for s in return_sequences] if return_sequences is not None else [[]]
-    states = [["state" if s else "nostate"] for s in return_state] if return_state is not None else [[]]
-    return [a + b for a, b in itertools.product(seqs, states)]
+# ---- node ids, from the catalog (spelled by rnnconf.caseid, the one owner of the case id) ----
+def _axis(values: Iterable[bool] | None) -> list[bool | None]:
+    return [None] if values is None else list(values)
 
 
 def catalog_ids(module: str, test: str, entries: Iterable[str], *,
                 return_sequences: Iterable[bool] | None = BOTH,
                 return_state: Iterable[bool] | None = BOTH,
-                shapes: Iterable[catalog.Shape] = catalog.SHAPES) -> set[str]:
-    """Node ids of a catalog test: ``test[<entry>-<seq|last>-<state|nostate>-<shape>-cpu]``.
+                shapes: Iterable[catalog.Shape] = catalog.SHAPES,
+                extra: Iterable[str | None] = (None,)) -> set[str]:
+    """Node ids of a catalog test: ``test[<entry>-<seq|last>-<state|nostate>-<shape>-cpu-<extra>]``.
 
     Pass ``None`` for an axis the test does not have (test_last_step_is_final_state has no
-    return_state axis; test_flag_combinations_agree has neither).
+    return_state axis; test_flag_combinations_agree has neither); ``extra``: the test's own
+    trailing parameters (mask kind, policy), ``None`` for none.
     """
-    shapes = list(shapes)
-    return {f"{module}::{test}[{'-'.join([e, *flags, s.id, DEVICE])}]"
-            for e in entries for flags in _flag_ids(return_sequences, return_state) for s in shapes}
+    return {case_id(module, test, entry=e, return_sequences=rs, return_state=st, shape=s,
+                    device=DEVICE, extra=() if x is None else (x,))
+            for e in entries for rs in _axis(return_sequences) for st in _axis(return_state)
+            for s in shapes for x in extra}
 
 
 def notebook_ids(test: str, names: Iterable[str] | None = None, *,
@@ -138,9 +139,10 @@ def notebook_ids(test: str, names: Iterable[str] | None = None, *,
                  return_state: Iterable[bool] | None = None) -> set[str]:
     """Node ids of a notebook test: ``test[<seq|last>-<state|nostate>-cpu-<name>]``; ``names``
     is None for a test without the layer-name axis (test_lstm_returns_output_h_and_c)."""
-    named = [[n] for n in names] if names is not None else [[]]
-    return {f"{NOTEBOOK}::{test}[{'-'.join([*flags, DEVICE, *n])}]"
-            for n in named for flags in _flag_ids(return_sequences, return_state)}
+    return {case_id(NOTEBOOK, test, return_sequences=rs, return_state=st, device=DEVICE,
+                    extra=() if n is None else (n,))
+            for n in ([None] if names is None else names)
+            for rs in _axis(return_sequences) for st in _axis(return_state)}
 
 
 def entry_ids(predicate) -> list[str]:
@@ -149,3 +151,22 @@ def entry_ids(predicate) -> list[str]:
 
 def shapes_where(predicate) -> list[catalog.Shape]:
     return [s for s in catalog.SHAPES if predicate(s)]
+
+
+# ---- which assertion each fake's failures came from (tests/selftest/test_assertion_sites.py) ----
+SITE_LOG = REPO / "reports" / "selftest-sites"
+
+
+def log_failing_sites(fake: str, run: SuiteRun) -> None:
+    """Record, for a fake whose outcomes were just verified, the assertion site of each failure."""
+    from .sites import all_sites, failing_site
+
+    sites = all_sites()
+    hit: dict[str, list[str]] = {}
+    for nodeid, case in run.cases.items():
+        if case["outcome"] in ("failed", "error") and case.get("frames"):
+            site = failing_site([tuple(f) for f in case["frames"]], sites)
+            if site is not None:
+                hit.setdefault(site.key, []).append(nodeid)
+    SITE_LOG.mkdir(parents=True, exist_ok=True)
+    (SITE_LOG / f"{fake}.json").write_text(json.dumps(hit, indent=1, sort_keys=True))

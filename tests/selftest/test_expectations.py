@@ -1,5 +1,7 @@
-"""Known nonconformances are strict xfails: an entry whose bug is gone turns the run red, and an
-entry that matches no case is reported as stale. Checked on Keras itself with a made-up file."""
+"""Known nonconformances name the failure they expect: end to end on a fake (fixtures.broken.
+wrong_arity, whose LSTM(return_state=True) drops c) with a made-up expectations file whose
+entries cover every verdict -- the named failure, a different failure, a pass (fixed), an entry
+outside its version range, and a stale entry."""
 
 from __future__ import annotations
 
@@ -14,21 +16,51 @@ from .suite import STRUCTURE, catalog_ids, run_suite
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.selftest
 
-ARITY = dict(module=STRUCTURE, test="test_arity", entries=["LSTM"], shapes=[NOTEBOOK_SHAPE])
+
+def _arity(rs: bool, st: bool) -> str:
+    (nodeid,) = catalog_ids(STRUCTURE, "test_arity", ["LSTM"], return_sequences=[rs], return_state=[st],
+                            shapes=[NOTEBOOK_SHAPE])
+    return nodeid
 
 
-def test_fixed_bug_and_stale_entry_are_reported(pytester, monkeypatch):
-    # Keras returns (output, h, c) here as documented: "known" to be broken, it will XPASS.
-    claimed = f"{STRUCTURE}::test_arity[LSTM-last-state-{NOTEBOOK_SHAPE.id}-cpu]"
+def test_each_verdict_of_an_expectation(pytester, monkeypatch):
+    named = _arity(False, True)       # fails as the entry says: a known failure
+    different = _arity(True, True)    # fails, but not as the entry says
+    fixed = _arity(False, False)      # passes: the "bug" is gone
+    out_of_range = _arity(True, False)  # passes; its entry is for versions < 0.1 only
     stale = f"{STRUCTURE}::test_arity[NoSuchLayer-*]"
     toml = pytester.path / "made-up.toml"
-    toml.write_text(
-        f'[[xfail]]\nid = "{claimed}"\nreason = "made up: LSTM drops c"\nlink = "selftest"\n\n'
-        f'[[xfail]]\nid = "{stale}"\nreason = "made up: matches nothing"\nlink = "selftest"\n')
-    run = run_suite(pytester, monkeypatch, "keras", [STRUCTURE], expectations=str(toml),
-                    k="test_arity and [LSTM- and B1T4F5U3")
-    assert "rnn-conformance: expectations 2 known nonconformance(s) from made-up.toml" in run.stdout
-    run.assert_outcomes(failed={r"XPASS\(strict\).*made up: LSTM drops c": {claimed}},
-                        passed=catalog_ids(**ARITY) - {claimed})
-    assert re.search(r"stale expectations.*\n.*matches no case that ran\b.*: "
+    entry = '[[xfail]]\nid = "{}"\nraises = "{}"\nmatch = \'{}\'\nreason = "{}"\nlink = "selftest"\n{}\n'
+    toml.write_text("".join([
+        entry.format(named, "AssertionError", r"expected 3 items \(.*\), got 2", "made up: drops c", ""),
+        entry.format(different, "TypeError", "unsupported operand", "made up: a TypeError", ""),
+        entry.format(fixed, "AssertionError", ".", "made up: fixed since", ""),
+        entry.format(out_of_range, "AssertionError", ".", "made up: old releases", 'versions = "<0.1"'),
+        entry.format(stale, "AssertionError", ".", "made up: matches nothing", ""),
+    ]))
+    run = run_suite(pytester, monkeypatch, "fixtures.broken.wrong_arity", [STRUCTURE],
+                    expectations=str(toml), k="test_arity and [LSTM- and " + NOTEBOOK_SHAPE.id)
+    assert re.search(r"rnn-conformance: expectations 4 known nonconformance\(s\) from made-up\.toml "
+                     r"\(1 more do not apply to \S+ on \w+\)", run.stdout), run.stdout[-2000:]
+    run.assert_outcomes(
+        failed={
+            # named both: what the entry expected and what happened
+            r"known nonconformance is listed for this case \(made-up\.toml #2: .*\), expecting TypeError "
+            r"matching 'unsupported operand', but it failed differently: AssertionError: .*expected 3 items":
+                {different},
+            r"\[XPASS\(strict\)\] known nonconformance no longer fails \(made-up\.toml #3: .*\): made up: "
+            r"fixed since .*bound the entry with versions = \"<FIXED\"": {fixed},
+        },
+        xfailed={named}, passed={out_of_range})
+    assert re.search(r"stale expectations.*\n.*matches no case that ran\b.*made-up\.toml #5: "
                      + re.escape(stale), run.stdout), run.stdout[-2000:]
+
+
+def test_malformed_entry_is_a_usage_error(pytester, monkeypatch):
+    toml = pytester.path / "bad.toml"
+    toml.write_text('[[xfail]]\nid = "x"\nreason = "r"\nlink = "l"\n')
+    run = run_suite(pytester, monkeypatch, "keras", [STRUCTURE], expectations=str(toml),
+                    k="test_arity and [LSTM- and " + NOTEBOOK_SHAPE.id)
+    assert run.ret == int(pytest.ExitCode.USAGE_ERROR), run.stderr[-2000:]
+    assert re.search(r"bad\.toml: \[\[xfail\]\] #1 lacks \['raises', 'match'\]", run.stderr), run.stderr[-2000:]
+    assert not run.cases

@@ -11,8 +11,6 @@ Keras, where everything passes (known nonconformances from fixtures/expectations
 from __future__ import annotations
 
 import dataclasses
-import os
-import types
 
 import pytest
 
@@ -20,7 +18,7 @@ from rnnconf import catalog
 from rnnconf.expectations import Expectations
 
 from .suite import (BOTH, IDENTITIES, NOTEBOOK, REPO, STRUCTURE, SYMBOLIC, catalog_ids,
-                    entry_ids, notebook_ids, run_suite, shapes_where)
+                    entry_ids, log_failing_sites, notebook_ids, run_suite, shapes_where)
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.selftest
@@ -274,9 +272,10 @@ def test_fake_is_caught(pytester, monkeypatch, spec):
     run = run_suite(pytester, monkeypatch, f"fixtures.broken.{spec.fake}", spec.files, k=spec.k)
     assert f"implementation fixtures.broken.{spec.fake} " in run.stdout, "the header must name the fake"
     run.assert_outcomes(failed=spec.failed, passed=spec.passed, outcome=spec.outcome)
+    log_failing_sites(spec.fake, run)
 
 
-def test_real_keras_passes_every_selection(pytester, monkeypatch):
+def test_real_keras_passes_every_selection(pytester, monkeypatch, impl):
     """The control: the union of the selections above passes on Keras itself.
 
     Known Keras nonconformances (fixtures/expectations/) are strict xfails here, as in a normal
@@ -285,9 +284,7 @@ def test_real_keras_passes_every_selection(pytester, monkeypatch):
     selected = set().union(*(c.selected() for c in CAUGHT))
     files = tuple(dict.fromkeys(f for c in CAUGHT for f in c.files))
     k = " or ".join(f"({c.k})" for c in CAUGHT)
-    keras_like = types.SimpleNamespace(spec="keras",
-                                       backend=os.environ.get("KERAS_BACKEND", "tensorflow"))
-    known = Expectations.for_run("auto", REPO, keras_like)
+    known = Expectations.for_run("auto", REPO, impl)
     xfailed = {n for n in selected if known.match(n) is not None}
     run = run_suite(pytester, monkeypatch, "keras", files, k=k, expectations="auto")
     run.assert_outcomes(passed=selected - xfailed, xfailed=xfailed)

@@ -13,8 +13,6 @@ xfail; none of these selections has one).
 
 from __future__ import annotations
 
-import os
-import types
 from typing import Iterable
 
 import pytest
@@ -22,7 +20,7 @@ import pytest
 from rnnconf import catalog, reference
 from rnnconf.expectations import Expectations
 
-from .suite import IDENTITIES, REPO, STRUCTURE, catalog_ids, run_suite
+from .suite import IDENTITIES, REPO, STRUCTURE, catalog_ids, log_failing_sites, run_suite
 from .test_fakes import caught
 
 pytest_plugins = ["pytester"]
@@ -54,8 +52,7 @@ def ids(module: str, test: str, entry: str, shape: catalog.Shape, *, params: Ite
         **axes) -> set[str]:
     """catalog_ids for one entry and shape, each id extended by the test's own trailing
     parameters (mask kind, policy, use_cudnn), which pytest appends after the device."""
-    base = catalog_ids(module, test, [entry], shapes=[shape], **axes)
-    return {n if p is None else f"{n[:-1]}-{p}]" for n in base for p in params}
+    return catalog_ids(module, test, [entry], shapes=[shape], extra=params, **axes)
 
 
 def values(entry: str, shape: catalog.Shape, **axes) -> set[str]:
@@ -188,16 +185,16 @@ CAUGHT = [
         passed=ids(CUDNN, "test_use_cudnn_matches_oracle", "LSTM", B3, params=["auto"]),
     ),
     caught(
-        "opt_zero_output_ignored", "test_masking::test_zero_output_for_mask_matches_oracle",
+        "opt_zero_output_ignored", "test_masking::test_zero_output_for_mask_output",
         (MASKING,),
-        "test_zero_output_for_mask_matches_oracle and [SimpleRNN- and " + B3.id,
+        "test_zero_output_for_mask_output and [SimpleRNN- and " + B3.id,
         failed={
             r"output differs from the NumPy oracle for SimpleRNN\(units\) with return_sequences=True"
             r".*zero_output_for_mask=True .* with mask=<ndarray>, zero_output_for_mask=True": ids(
-                MASKING, "test_zero_output_for_mask_matches_oracle", "SimpleRNN", B3,
+                MASKING, "test_zero_output_for_mask_output", "SimpleRNN", B3,
                 return_sequences=[True], params=MASK_KINDS)},
         # documented: the option only matters for return_sequences=True
-        passed=ids(MASKING, "test_zero_output_for_mask_matches_oracle", "SimpleRNN", B3,
+        passed=ids(MASKING, "test_zero_output_for_mask_output", "SimpleRNN", B3,
                    return_sequences=[False], params=MASK_KINDS),
     ),
 ]
@@ -215,18 +212,17 @@ def test_option_fake_is_caught(pytester, monkeypatch, spec):
     assert f"implementation fixtures.broken.{spec.fake} " in run.stdout, "the header must name the fake"
     assert run.ret != 0, f"the suite passed on fixtures.broken.{spec.fake}: {spec.family} cannot fail"
     run.assert_outcomes(failed=spec.failed, passed=spec.passed, outcome=spec.outcome)
+    log_failing_sites(spec.fake, run)
 
 
-def test_real_keras_passes_what_the_fakes_fail(pytester, monkeypatch):
+def test_real_keras_passes_what_the_fakes_fail(pytester, monkeypatch, impl):
     """The control: every node id a fake above must fail passes on Keras itself, so each failure
     is the fake's bug and not the check. (The ``passed`` sets already pass on the fakes, which are
     Keras but for one bug.) Known nonconformances would xfail, as read from the expectation
     files, not from a run; none is expected in these selections."""
     _cpu_only(monkeypatch)
     must_fail = set().union(*(nodes for c in CAUGHT for nodes in c.failed.values()))
-    keras_like = types.SimpleNamespace(spec="keras",
-                                       backend=os.environ.get("KERAS_BACKEND", "tensorflow"))
-    known = Expectations.for_run("auto", REPO, keras_like)
+    known = Expectations.for_run("auto", REPO, impl)
     xfailed = {n for n in must_fail if known.match(n) is not None}
     run = run_suite(pytester, monkeypatch, "keras", sorted(must_fail), expectations="auto")
     run.assert_outcomes(passed=must_fail - xfailed, xfailed=xfailed)

@@ -1,43 +1,125 @@
-"""The reports tell a reader what failed: run a small selection on a broken fake and read
-shapes.json and shapes.html as a user would."""
+"""The reports tell a reader what happened: run small selections on broken fakes and read
+shapes.json and shapes.html as a user would -- failures named, a teardown error, a worker that
+died mid-run, an empty collection, a GPU probe that raised; and no absolute path of the machine."""
+
+from __future__ import annotations
 
 import json
+import os
+import re
 
 import pytest
 
 from rnnconf import catalog
 
-from .suite import REPO, catalog_ids
+from .suite import HERE, REPO, catalog_ids
 
 pytestmark = pytest.mark.selftest
 pytest_plugins = ["pytester"]
+NB = catalog.NOTEBOOK_SHAPE.id
+STRUCTURE = "tests/test_structure.py"
+
+
+def _run(pytester, monkeypatch, impl, *args, files=(STRUCTURE,), xdist=False):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(HERE)]))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    out = pytester.path / "out"
+    dist = ["-n", "2"] if xdist else ["-p", "no:xdist"]
+    result = pytester.runpytest_subprocess(
+        *(str(REPO / f) for f in files), "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
+        "-p", "no:randomly", *dist, "--impl", impl, "--report-dir", str(out), "--expectations", "none",
+        *args, timeout=300)
+    doc = json.loads((out / "shapes.json").read_text()) if (out / "shapes.json").is_file() else None
+    html = (out / "shapes.html").read_text() if (out / "shapes.html").is_file() else ""
+    return result, doc, html
+
+
+def _no_machine_paths(doc, html):
+    text = json.dumps(doc) + html
+    for prefix in {str(REPO), str(REPO.resolve()), os.path.expanduser("~"), "/usr/", "/opt/"}:
+        assert prefix not in text, f"the report names the machine's path {prefix!r}"
 
 
 def test_reports_name_the_failures(pytester, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(REPO))
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    out = pytester.path / "out"
-    result = pytester.runpytest_subprocess(
-        str(REPO / "tests/test_structure.py"), "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
-        "-p", "no:randomly", "-p", "no:xdist", "--impl", "fixtures.broken.wrong_arity",
-        "-k", f"test_arity and (LSTM- or GRU-) and {catalog.NOTEBOOK_SHAPE.id}", "--report-dir", str(out), timeout=300)
+    result, doc, html = _run(pytester, monkeypatch, "fixtures.broken.wrong_arity",
+                             "-k", f"test_arity and (LSTM- or GRU-) and {NB}")
     assert result.ret == 1, result.stdout.str()[-2000:]
-
-    doc = json.loads((out / "shapes.json").read_text())
-    assert doc["schema"] == "rnn-conformance/shapes/1"
+    assert doc["schema"] == "rnn-conformance/shapes/2"
     assert doc["implementation"]["impl"] == "fixtures.broken.wrong_arity"
-    failing = catalog_ids("tests/test_structure.py", "test_arity", ["LSTM"], return_state=[True],
-                          shapes=[catalog.NOTEBOOK_SHAPE])
+    assert doc["exit_status"] == 1
+    failing = catalog_ids(STRUCTURE, "test_arity", ["LSTM"], return_state=[True], shapes=[catalog.NOTEBOOK_SHAPE])
     by_id = {c["nodeid"]: c for c in doc["cases"]}
     assert {n for n, c in by_id.items() if c["outcome"] == "failed"} == failing
     assert all("expected 3 items" in by_id[n]["message"] for n in failing), [by_id[n]["message"] for n in failing]
     assert doc["summary"]["failed"] == len(failing) and doc["summary"]["passed"] > 0
-    gpu = [c for c in doc["cases"] if c["device"] == "gpu"]
+    gpu = [c for c in doc["cases"] if c.get("device") == "gpu"]
     assert gpu and all(c["outcome"] == "skipped" and "no GPU visible" in c["message"] for c in gpu)
-
-    html = (out / "shapes.html").read_text()
+    assert re.search(r'class="banner bad">\s*<b>pytest exit status 1</b>', html)
     assert "This implementation does not conform" in html
     for nodeid in failing:
         assert nodeid in html, f"{nodeid} is not listed in shapes.html"
-    assert "fixtures.broken.wrong_arity" in html
+    _no_machine_paths(doc, html)
 
+
+def test_a_teardown_error_reaches_the_report(pytester, monkeypatch):
+    result, doc, html = _run(pytester, monkeypatch, "fixtures.broken.leaks_global_policy",
+                             "-k", f"test_arity and [LSTM-last-nostate-{NB}-cpu", "--device", "cpu")
+    assert result.ret == 1, result.stdout.str()[-2000:]
+    (case,) = doc["cases"]
+    assert case["outcome"] == "error" and case["phase"] == "teardown", case
+    assert "leaked Keras global state" in case["message"]
+    assert doc["summary"]["error"] == 1 and doc["exit_status"] == 1
+    assert re.search(r'class="banner bad">\s*<b>pytest exit status 1</b>', html)
+    assert "error in teardown" in html
+
+
+def test_a_dying_worker_is_a_reported_crash(pytester, monkeypatch):
+    """A worker killed mid-run (os._exit, as a segfault would) must not hang the case scheduler:
+    the run ends, exits non-zero, and the report names the case that was running as a crash;
+    the rest of its case group runs elsewhere."""
+    result, doc, html = _run(pytester, monkeypatch, "fixtures.broken.crashes_worker",
+                             "-k", f"test_arity and {NB} and ([LSTM-last- or [LSTM-seq- or [GRU-)",
+                             "--device", "cpu", xdist=True)
+    assert result.ret == 1, result.stdout.str()[-3000:]
+    crashed = catalog_ids(STRUCTURE, "test_arity", ["LSTM"], return_sequences=[False], shapes=[catalog.NOTEBOOK_SHAPE])
+    passed = (catalog_ids(STRUCTURE, "test_arity", ["GRU"], shapes=[catalog.NOTEBOOK_SHAPE])
+              | catalog_ids(STRUCTURE, "test_arity", ["LSTM"], return_sequences=[True], shapes=[catalog.NOTEBOOK_SHAPE]))
+    by_id = {c["nodeid"]: c for c in doc["cases"]}
+    assert {n for n, c in by_id.items() if c["outcome"] == "crashed"} == crashed, \
+        {n: c["outcome"] for n, c in by_id.items()}
+    assert all(by_id[n]["outcome"] == "passed" for n in passed), {n: by_id.get(n) for n in passed}
+    assert all(re.search(r"worker 'gw\d+' crashed while running", by_id[n]["message"]) for n in crashed)
+    assert doc["summary"]["crashed"] == len(crashed)
+    assert re.search(r'class="banner bad">\s*<b>pytest exit status 1</b>', html)
+    for nodeid in crashed:
+        assert nodeid in html
+
+
+def test_an_empty_run_replaces_the_old_report(pytester, monkeypatch):
+    out = pytester.path / "out"
+    out.mkdir()
+    (out / "shapes.json").write_text('{"stale": "a previous run"}')
+    (out / "shapes.html").write_text("a previous run")
+    result, doc, html = _run(pytester, monkeypatch, "keras", "-k", "no_test_has_this_name")
+    assert result.ret == int(pytest.ExitCode.NO_TESTS_COLLECTED), result.stdout.str()[-2000:]
+    assert doc["exit_status"] == 5 and doc["summary"]["total"] == 0 and "stale" not in doc
+    assert re.search(r'class="banner bad">\s*<b>pytest exit status 5</b> \(no test was collected\)', html)
+    assert "No test ran" in html
+
+
+def test_a_raising_gpu_probe_is_reported(pytester, monkeypatch):
+    result, doc, html = _run(pytester, monkeypatch, "keras", "-p", "raising_probe_plugin",
+                             "-k", f"test_arity and [LSTM-last-nostate-{NB}-")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    said = "RuntimeError: selftest: CUDA driver initialization failed"
+    assert f"the GPU probe raised {said}" in result.stdout.str()
+    assert doc["implementation"]["gpu_probe_error"] == said
+    (gpu,) = [c for c in doc["cases"] if c.get("device") == "gpu"]
+    assert gpu["outcome"] == "skipped" and said in gpu["message"]
+    assert said in html
+    required = pytester.runpytest_subprocess(
+        str(REPO / STRUCTURE), "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO), "-p", "no:randomly",
+        "-p", "no:xdist", "-p", "raising_probe_plugin", "--impl", "keras", "--require-gpu", "--no-report", timeout=300)
+    assert required.ret == int(pytest.ExitCode.USAGE_ERROR)
+    assert re.search(r"--require-gpu: no GPU is visible .* The GPU probe raised " + re.escape(said),
+                     required.stderr.str()), required.stderr.str()[-2000:]
