@@ -26,7 +26,7 @@ STAMP   := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 GPU_OPT := $(if $(REQUIRE_GPU),--require-gpu,)
 FULL_OPT := $(if $(FULL),--full,)
 
-.PHONY: venv report test selftest matrix bench clean
+.PHONY: venv oracle-deps report test unit selftest matrix nightly bench clean
 
 venv: $(STAMP)
 
@@ -39,18 +39,30 @@ $(STAMP): pyproject.toml
 # The conformance suite alone. Exits non-zero when any case failed; the reports are written either way.
 report: venv
 	@mkdir -p $(REPORTS)
-	$(PYTEST) -n $(N) tests --ignore=tests/selftest --impl $(IMPL) --device $(DEVICE) $(GPU_OPT) $(FULL_OPT) \
+	$(PYTEST) -n $(N) tests --ignore=tests/selftest --ignore=tests/unit --impl $(IMPL) --device $(DEVICE) $(GPU_OPT) $(FULL_OPT) \
 	  --report-dir $(REPORTS) --junitxml=$(REPORTS)/junit.xml; \
 	status=$$?; \
 	echo "reports: $(REPORTS)/shapes.html  $(REPORTS)/shapes.json  $(REPORTS)/junit.xml (pytest exit $$status)"; \
 	exit $$status
 
-# Everything CI runs: the conformance suite (which writes the reports) and the self-tests that
-# prove each family of checks fails on a broken fake.
-test: report selftest
+# Everything CI runs: the conformance suite (which writes the reports), the harness's own unit
+# tests, and the self-tests that prove each family of checks fails on a broken fake.
+test: oracle-deps report unit selftest
 
+# PyTorch (the 2.13.0 CPU build) pins the NumPy oracle in tests/test_oracle_torch.py; without it
+# those tests skip with a reason. `make test` installs it; `make report` does not need it.
+oracle-deps: venv
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
+
+unit: venv
+	$(PYTEST) -p no:randomly tests/unit --no-report
+
+# The self-tests: the suite run on every broken fake (each logs the assertion site its failures
+# came from), then the check that every assertion site of the suite failed on some fake.
 selftest: venv
-	$(PYTEST) -n $(N) tests/selftest -m selftest --no-report
+	rm -rf $(REPORTS)/selftest-sites
+	$(PYTEST) -n $(N) tests/selftest -m "selftest and not sites" --no-report
+	$(PYTEST) -p no:randomly tests/selftest -m sites --no-report
 
 # Every implementation this project tracks, one report folder each (reports/<impl>-<backend>/).
 # Not part of `make test`: it installs JAX, PyTorch and tf-keras and takes far longer (README).
@@ -62,8 +74,23 @@ matrix:
 	    REPORTS=$(REPORTS)/$$impl-$$backend || status=1; \
 	done; exit $$status
 
+# The conformance suite on the Keras pre-release that PyPI serves as keras-nightly (TensorFlow
+# backend), in its own environment: TensorFlow pulls in keras, which is swapped for keras-nightly.
+# Expectation entries bounded by version (versions = "<3.16") do not apply there.
+NIGHTLY_VENV ?= .venv-nightly
+nightly:
+	test -x $(NIGHTLY_VENV)/bin/python || $(PYTHON) -m venv $(NIGHTLY_VENV)
+	$(NIGHTLY_VENV)/bin/python -m pip install -q --upgrade pip
+	$(NIGHTLY_VENV)/bin/python -m pip install -q -e ".[tensorflow]"
+	$(NIGHTLY_VENV)/bin/python -m pip uninstall -q -y keras
+	$(NIGHTLY_VENV)/bin/python -m pip install -q --no-deps --upgrade --force-reinstall keras-nightly
+	@mkdir -p $(REPORTS)/keras-nightly
+	$(NIGHTLY_VENV)/bin/python -m pytest -n $(N) tests --ignore=tests/selftest --ignore=tests/unit --impl keras \
+	  --report-dir $(REPORTS)/keras-nightly --junitxml=$(REPORTS)/keras-nightly/junit.xml; \
+	status=$$?; echo "reports: $(REPORTS)/keras-nightly/shapes.html (pytest exit $$status)"; exit $$status
+
 bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(REPORTS)/shapes.* $(REPORTS)/junit.xml .hypothesis
+	rm -rf $(VENV) $(NIGHTLY_VENV) $(REPORTS)/shapes.* $(REPORTS)/junit.xml $(REPORTS)/selftest-sites .hypothesis

@@ -14,13 +14,21 @@ from rnnconf.asserts import assert_matches_oracle
 def roles_of(run: Any, return_sequences: bool, return_state: bool, **call_kwargs: Any):
     """(role -> array, Returned) of one call; fails with both structures when they differ."""
     got = run.call(return_sequences, return_state, **call_kwargs)
+    return roles_in(run, got.tree, return_sequences, return_state), got
+
+
+def roles_in(run: Any, tree: Any, return_sequences: bool, return_state: bool, how: str = "") -> dict:
+    """Pair a returned tree (of any call of the case: stateful, a clone, with dropout...) with
+    the contract's roles, in order; fails, naming both structures, when the counts differ. Every
+    test that compares returned tensors one by one gets its arity checked here, once."""
+    __tracebackhide__ = True
     expected = contract.expected_tree(run.entry, run.shape, return_sequences, return_state)
-    roles = contract.by_role(expected, got.tree)
+    roles = contract.by_role(expected, tree)
     if roles is None:
-        pytest.fail(f"{run.describe(return_sequences, return_state)} returned "
-                    f"{contract.describe(got.tree)}, expected {contract.describe(expected)} "
+        pytest.fail(f"{run.describe(return_sequences, return_state)}{how} returned "
+                    f"{contract.describe(tree)}, expected {contract.describe(expected)} "
                     "(test_structure reports the difference)", pytrace=False)
-    return roles, got
+    return roles
 
 
 def check_against_oracle(run: Any, return_sequences: bool, return_state: bool, record: Any, *,

@@ -55,10 +55,10 @@ def _call(impl, device, name, x, **flags):
 
 @layer_names
 def test_flags_default_to_false(impl, name, device, notebook_input):
-    layer, got = _call(impl, device, name, notebook_input)
+    layer, _ = _call(impl, device, name, notebook_input)
     assert layer.return_sequences is False, f"{name}: return_sequences defaults to {layer.return_sequences!r}"
     assert layer.return_state is False, f"{name}: return_state defaults to {layer.return_state!r}"
-    assert_structure(PRINTED[(False, False)], got.tree, f"{name}(3) with default flags on {device}")
+    # What a call with both flags False returns is test_printed_shapes[last-nostate]'s claim.
 
 
 RANK_3 = re.compile(r"ndim=3|rank 3|\b3-?D\b|3 dimensions")

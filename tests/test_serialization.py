@@ -5,6 +5,7 @@ import pytest
 
 from rnnconf import catalog, contract
 from rnnconf.asserts import assert_identical
+from rnnconf.checks import roles_in
 from rnnconf.runner import CaseContext
 
 FLAGS = ("return_sequences", "return_state")
@@ -26,8 +27,7 @@ def test_config_round_trip(run, entry, return_sequences, return_state, shape, de
         clone.set_weights(run.weights)
         again = run.impl.normalise(clone(run.x)).tree
     original = run.call(return_sequences, return_state).tree
-    assert len(contract.flatten(again)) == len(contract.flatten(original)), \
-        f"from_config clone returned {contract.describe(again)}, original {contract.describe(original)}"
+    roles_in(run, again, return_sequences, return_state, " cloned by from_config(get_config())")
     for i, (a, b) in enumerate(zip(contract.flatten(again), contract.flatten(original))):
         assert_identical(a, b, f"returned[{i}] after from_config(get_config())", context)
 
@@ -45,8 +45,6 @@ def test_keras_file_round_trip(run, entry, return_sequences, return_state, shape
     inner = [l for l in model.layers if type(l).__name__ == type(layer).__name__]
     assert inner and _flag_values(inner[0]) == _flag_values(layer), \
         f"flags after .keras save/load: {[_flag_values(l) for l in inner]}, before {_flag_values(layer)}, for {context}"
-    flat_loaded, flat_original = contract.flatten(loaded), contract.flatten(original)
-    assert len(flat_loaded) == len(flat_original), \
-        f"loaded model returned {contract.describe(loaded)}, the layer {contract.describe(original)}, for {context}"
-    for i, (a, b) in enumerate(zip(flat_loaded, flat_original)):
+    roles_in(run, loaded, return_sequences, return_state, " saved and loaded as .keras")
+    for i, (a, b) in enumerate(zip(contract.flatten(loaded), contract.flatten(original))):
         assert_identical(a, b, f"returned[{i}] after .keras save/load", context)

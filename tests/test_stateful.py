@@ -6,6 +6,7 @@ import pytest
 
 from rnnconf import catalog, contract, reference
 from rnnconf.asserts import assert_identical, assert_matches_oracle
+from rnnconf.checks import roles_in
 
 UNIDIRECTIONAL = lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional  # noqa: E731
 
@@ -25,9 +26,7 @@ def test_stateful_halves_equal_whole(make_run, entry, return_sequences, return_s
     split = shape.timesteps // 2
     context = run.describe(return_sequences, return_state)
     call(run.x[:, :split])
-    second = call(run.x[:, split:])
-    roles = contract.by_role(contract.expected_tree(entry, shape, return_sequences, return_state), second)
-    assert roles is not None, f"second stateful call returned {contract.describe(second)} for {context}"
+    roles = roles_in(run, call(run.x[:, split:]), return_sequences, return_state, ", second stateful call,")
     whole = reference.expected_roles(entry, shape, run.weights, run.x, return_sequences=return_sequences)
     if return_sequences:  # the second call returns the steps after the split
         whole = {k: (v[:, split:] if k.startswith("output") else v) for k, v in whole.items()}
@@ -67,9 +66,7 @@ def test_bidirectional_stateful_forward_half_carries(make_run, entry, return_seq
     split = shape.timesteps // 2
     context = run.describe(return_sequences, return_state)
     call(run.x[:, :split])
-    second = call(run.x[:, split:])
-    roles = contract.by_role(contract.expected_tree(entry, shape, return_sequences, return_state), second)
-    assert roles is not None, f"stateful Bidirectional returned {contract.describe(second)} for {context}"
+    roles = roles_in(run, call(run.x[:, split:]), return_sequences, return_state, ", second stateful call,")
     fw = reference.forward_half(entry, shape, run.weights, run.x)
     expected = {"forward.h": fw.states[0][0]}
     if entry.has_cell_state:

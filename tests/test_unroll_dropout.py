@@ -5,7 +5,7 @@ import pytest
 
 from rnnconf import catalog, contract, reference
 from rnnconf.asserts import assert_close, assert_identical
-from rnnconf.checks import check_against_oracle
+from rnnconf.checks import check_against_oracle, roles_in
 
 
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
@@ -29,11 +29,8 @@ def test_dropout_inactive_at_inference(make_run, entry, return_sequences, return
     for a, b in zip(contract.flatten(default), contract.flatten(explicit)):
         assert_identical(a, b, "call() == call(training=False)", context)
     worst = 0.0
-    flat_default, flat_plain = contract.flatten(default), contract.flatten(plain)
-    assert len(flat_default) == len(flat_plain), (
-        f"with dropout the layer returned {contract.describe(default)}, without "
-        f"{contract.describe(plain)}, for {context}")
-    for a, b in zip(flat_default, flat_plain):
+    roles_in(dropped, default, return_sequences, return_state, " (with dropout, at inference)")
+    for a, b in zip(contract.flatten(default), contract.flatten(plain)):
         worst = max(worst, assert_close(a, b, "inference with dropout", context, **reference.SELF_TOLERANCE,
                                         against="the same weights without dropout"))
     record.deviation(worst, reference.self_tolerance_text(), against="self")

@@ -95,6 +95,7 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, impl: 
     # The inner run imports the harness (rnnconf), the fakes (fixtures.broken) and our plugin.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(HERE)]))
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # the inner runs are CPU only: skip GPU probing
+    monkeypatch.setenv("CI", "true")  # Hypothesis's derandomized profile: the same examples every run
     argv = [*(str(REPO / f) for f in files),
             "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
             "-p", "no:randomly", "-p", "outcomes_plugin", "--selftest-outcomes", str(out),

@@ -15,6 +15,7 @@ import dataclasses
 import pytest
 
 from rnnconf import catalog
+from rnnconf.caseid import case_id
 from rnnconf.expectations import Expectations
 
 from .suite import (BOTH, IDENTITIES, NOTEBOOK, REPO, STRUCTURE, SYMBOLIC, catalog_ids,
@@ -27,6 +28,8 @@ NOTEBOOK_LAYERS = ("SimpleRNN", "RNN_SimpleRNNCell", "LSTM", "GRU")
 SHAPE = {s.id: s for s in catalog.SHAPES}
 ONE_SHAPE = [catalog.NOTEBOOK_SHAPE]
 DEVICES_MODULE = "tests/test_devices.py"
+PROPERTIES = "tests/test_properties.py"
+VALUES = "tests/test_values.py"
 LAST_STATE = dict(return_sequences=[False], return_state=[True], shapes=ONE_SHAPE)
 NOT_THE_LAYER = r"output(\[:, -1\])? == h does not hold"  # assert_identical on output vs h
 
@@ -53,6 +56,11 @@ def caught(fake: str, family: str, files: tuple[str, ...], k: str, failed: dict[
                   frozenset(passed), **kw)
 
 
+def _property(entry: str) -> set[str]:
+    """The property test of one entry (Hypothesis draws flags and shapes; derandomized here)."""
+    return {case_id(PROPERTIES, "test_any_shape_follows_the_contract", entry=entry, device="cpu")}
+
+
 def _lstm_arity(**kw):
     return catalog_ids(STRUCTURE, "test_arity", ["LSTM"], **kw)
 
@@ -69,15 +77,21 @@ CAUGHT = [
                            return_sequences=None, return_state=None, shapes=ONE_SHAPE),
     ),
     caught(
-        "wrong_arity", "test_structure::test_arity (the number of returned items)",
-        (STRUCTURE, NOTEBOOK),
-        "(test_arity and [LSTM-) or test_lstm_returns_output_h_and_c",
+        "wrong_arity", "test_structure::test_arity, the notebook's shapes, the arity guard of value tests",
+        (STRUCTURE, NOTEBOOK, VALUES),
+        "(test_arity and [LSTM-) or test_lstm_returns_output_h_and_c or (test_printed_shapes and -LSTM])"
+        f" or (test_values_match_oracle and [LSTM- and {catalog.NOTEBOOK_SHAPE.id})",
         failed={
-            r"expected 3 items \(\[output .*, h .*, c .*\]\), got 2": _lstm_arity(return_state=[True]),
+            r"expected 3 items \(\[output .*, h .*, c .*\]\), got 2": _lstm_arity(return_state=[True])
+            | notebook_ids("test_printed_shapes", ["LSTM"], return_sequences=BOTH, return_state=[True]),
             r"returned 2 item\(s\), expected 3": notebook_ids(
                 "test_lstm_returns_output_h_and_c", return_sequences=BOTH),
+            r"returned \[\([\d, ]+\), \([\d, ]+\)\], expected \[output .*, h .*, c .*\] \(test_structure":
+                catalog_ids(VALUES, "test_values_match_oracle", ["LSTM"], return_state=[True], shapes=ONE_SHAPE),
         },
-        passed=_lstm_arity(return_state=[False]),
+        passed=_lstm_arity(return_state=[False])
+        | notebook_ids("test_printed_shapes", ["LSTM"], return_sequences=BOTH, return_state=[False])
+        | catalog_ids(VALUES, "test_values_match_oracle", ["LSTM"], return_state=[False], shapes=ONE_SHAPE),
     ),
     caught(
         "lstm_c_is_h", "test_identities::test_cell_state_is_not_hidden_state",
@@ -110,15 +124,16 @@ CAUGHT = [
                        ["SimpleRNN", "RNN_SimpleRNNCell", "GRU"]),
     ),
     caught(
-        "state_one_step_early", "test_identities::test_last_step_is_final_state (T > 1 only)",
-        (IDENTITIES, NOTEBOOK),
+        "state_one_step_early", "test_identities::test_last_step_is_final_state (T > 1 only); the property test",
+        (IDENTITIES, NOTEBOOK, PROPERTIES),
         "(test_last_step_is_final_state and [GRU-) or test_last_step_is_hidden_state"
-        " or test_flag_combinations_agree[GRU-B2T7F2U6-",
+        " or test_flag_combinations_agree[GRU-B2T7F2U6- or test_any_shape_follows_the_contract[GRU-",
         failed={
             NOT_THE_LAYER: catalog_ids(
                 IDENTITIES, "test_last_step_is_final_state", ["GRU"], return_state=None,
                 shapes=shapes_where(lambda s: s.timesteps > 1))
-            | notebook_ids("test_last_step_is_hidden_state", ["GRU"]),  # the notebook has T = 4
+            | notebook_ids("test_last_step_is_hidden_state", ["GRU"])  # the notebook has T = 4
+            | _property("GRU"),
         },
         passed=catalog_ids(IDENTITIES, "test_last_step_is_final_state", ["GRU"], return_state=None,
                            shapes=shapes_where(lambda s: s.timesteps == 1))
@@ -147,25 +162,26 @@ CAUGHT = [
         | notebook_ids("test_last_step_is_hidden_state", NOTEBOOK_LAYERS),
     ),
     caught(
-        "hardcoded_T4", "test_structure::test_shapes (T != 4 only)",
-        (STRUCTURE,),
-        "(test_shapes or test_arity) and [LSTM-seq-",
+        "hardcoded_T4", "test_structure::test_shapes (T != 4 only); the property test",
+        (STRUCTURE, PROPERTIES),
+        "((test_shapes or test_arity) and [LSTM-seq-) or test_any_shape_follows_the_contract[LSTM-",
         failed={
             r"\(output\)\.shape=\(\d+, 4, \d+\), expected \(\d+, \d+, \d+\)": catalog_ids(
                 STRUCTURE, "test_shapes", ["LSTM"], return_sequences=[True],
-                shapes=shapes_where(lambda s: s.timesteps != 4)),
+                shapes=shapes_where(lambda s: s.timesteps != 4)) | _property("LSTM"),
         },
         passed=catalog_ids(STRUCTURE, "test_shapes", ["LSTM"], return_sequences=[True],
                            shapes=shapes_where(lambda s: s.timesteps == 4))
         | _lstm_arity(return_sequences=[True]),
     ),
     caught(
-        "wrong_symbolic_shape", "test_symbolic (compute_output_shape, functional Input)",
-        (SYMBOLIC, STRUCTURE),
-        "(test_compute_output_shape or test_functional_input or test_shapes) and [LSTM-",
+        "wrong_symbolic_shape", "test_symbolic (compute_output_shape, functional Input); the property test",
+        (SYMBOLIC, STRUCTURE, PROPERTIES),
+        "(test_compute_output_shape or test_functional_input or test_shapes or test_any_shape_follows_the_contract)"
+        " and [LSTM-",
         failed={
             r"compute_output_shape of .*\n.*\(output\)\.shape=\([^)]*\), expected": catalog_ids(
-                SYMBOLIC, "test_compute_output_shape", ["LSTM"]),
+                SYMBOLIC, "test_compute_output_shape", ["LSTM"]) | _property("LSTM"),
             r"Input\(shape=\(None, \.\.\.\)\) of .*\n.*\(output\)\.shape=\(None, [^)]*\), expected":
                 catalog_ids(SYMBOLIC, "test_functional_input", ["LSTM"]),
         },
@@ -184,18 +200,22 @@ CAUGHT = [
         | catalog_ids(STRUCTURE, "test_arity", ["GRU"]),
     ),
     caught(
-        "sequences_by_default", "test_notebook::test_flags_default_to_false",
-        (NOTEBOOK, STRUCTURE),
+        "sequences_by_default", "test_notebook::test_flags_default_to_false; the device-scope call",
+        (NOTEBOOK, STRUCTURE, DEVICES_MODULE),
         "test_flags_default_to_false or (test_printed_shapes and -SimpleRNN])"
-        " or (test_arity and [SimpleRNN- and B1T4F5U3)",
+        " or (test_arity and [SimpleRNN- and B1T4F5U3) or test_documented_device_scope_builds_and_calls",
         failed={
             r"SimpleRNN: return_sequences defaults to True": notebook_ids(
                 "test_flags_default_to_false", ["SimpleRNN"]),
+            r"assert \(1, 4, 3\) == \(1, 3\)": {case_id(DEVICES_MODULE, "test_documented_device_scope_builds_and_calls",
+                                                    device="cpu", extra=("SimpleRNN",))},
         },
         passed=notebook_ids("test_flags_default_to_false", ["RNN_SimpleRNNCell", "LSTM", "GRU"])
         | notebook_ids("test_printed_shapes", ["SimpleRNN"], return_sequences=BOTH,
                        return_state=BOTH)
-        | catalog_ids(STRUCTURE, "test_arity", ["SimpleRNN"], shapes=ONE_SHAPE),
+        | catalog_ids(STRUCTURE, "test_arity", ["SimpleRNN"], shapes=ONE_SHAPE)
+        | {case_id(DEVICES_MODULE, "test_documented_device_scope_builds_and_calls", device="cpu", extra=(n,))
+           for n in ("LSTM", "GRU")},
     ),
     caught(
         "accepts_2d_input", "test_notebook::test_input_must_be_3d",
@@ -256,6 +276,30 @@ CAUGHT = [
         },
         passed=notebook_ids("test_flags_default_to_false", ["SimpleRNN", "RNN_SimpleRNNCell", "GRU"]),
         outcome="error",
+    ),
+]
+
+
+CAUGHT += [
+    caught(
+        "lstm_c_wrong_shape", "test_identities::test_cell_state_is_not_hidden_state (c's shape); the notebook's h and c",
+        (IDENTITIES, NOTEBOOK),
+        "(test_cell_state_is_not_hidden_state and ([LSTM- or ([RNN_LSTMCell- and B1T4F5U3)))"
+        " or test_lstm_returns_output_h_and_c",
+        failed={
+            r"c\.shape=\(\d+, \d+\), expected \(\d+, \d+\) like h": catalog_ids(
+                IDENTITIES, "test_cell_state_is_not_hidden_state", ["LSTM"], return_state=None),
+            r"assert \(1, 3\) == \(1, 2\)": notebook_ids("test_lstm_returns_output_h_and_c", return_sequences=BOTH),
+        },
+        passed=catalog_ids(IDENTITIES, "test_cell_state_is_not_hidden_state", ["RNN_LSTMCell"],
+                           return_state=None, shapes=ONE_SHAPE),
+    ),
+    caught(
+        "state_by_default", "test_notebook::test_flags_default_to_false (return_state)",
+        (NOTEBOOK,),
+        "test_flags_default_to_false",
+        failed={r"GRU: return_state defaults to True": notebook_ids("test_flags_default_to_false", ["GRU"])},
+        passed=notebook_ids("test_flags_default_to_false", ["SimpleRNN", "RNN_SimpleRNNCell", "LSTM"]),
     ),
 ]
 

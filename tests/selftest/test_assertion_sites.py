@@ -1,0 +1,57 @@
+"""Every assertion site of the conformance tests is proven able to fail: each is the site that
+reported a failure in at least one verified broken-fake run (tests/selftest/test_fakes*.py log
+them in reports/selftest-sites/), or it is listed below with the reason no fake can reach it.
+
+Runs after the fake self-tests (``make selftest`` runs it second, ``-m sites``); on its own it
+fails, saying to run them first.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .sites import all_sites
+from .suite import SITE_LOG
+from .test_fakes import CAUGHT as STRUCTURE_FAKES
+from .test_fakes_options import CAUGHT as OPTION_FAKES
+
+pytestmark = pytest.mark.sites
+
+# Sites no broken implementation can reach, each with its reason. Keys: see sites.Site.key.
+UNREACHABLE: dict[str, str] = {
+    'tests/test_identities.py::test_cell_state_is_not_hidden_state: assert pairs, f"no cell state (c) was returned for {context}"':
+        "a guard on the suite: the roles come from the contract, which gives every LSTM-style entry a c; "
+        "an implementation that returns no c changes the arity, and roles_of fails first "
+        "(fixtures.broken.wrong_arity reaches that site)",
+    'tests/test_identities.py::test_flag_combinations_agree: assert checked, f"no quantity is shared between flag combinations of {entry.label}"':
+        "a guard on the suite: contract.views gives every entry quantities shared between combinations "
+        "(the states at least); no implementation can change what the contract expects",
+    'tests/test_masking.py::test_final_state_is_state_after_last_unmasked_step: assert np.any(~mask), "the mask must mask something"':
+        "a guard on the suite's own mask (reference.make_mask), which no implementation touches",
+}
+
+
+def test_every_fake_logged_its_sites():
+    fakes = [c.fake for c in (*STRUCTURE_FAKES, *OPTION_FAKES)]
+    missing = [f for f in fakes if not (SITE_LOG / f"{f}.json").is_file()]
+    assert not missing, (f"no site log for {missing[:5]} in {SITE_LOG}: run the fake self-tests "
+                         "first (make selftest runs them, then this module)")
+
+
+def test_every_assertion_site_fails_on_some_fake():
+    sites = {s.key: s for s in all_sites()}
+    reached: dict[str, list[str]] = {}
+    for log in sorted(SITE_LOG.glob("*.json")):
+        for key in json.loads(log.read_text()):
+            reached.setdefault(key, []).append(log.stem)
+    unexplained = sorted(k for k in sites if k not in reached and k not in UNREACHABLE)
+    assert not unexplained, (
+        f"{len(unexplained)} assertion site(s) never reported a failure on any broken fake and are "
+        "not listed in UNREACHABLE with a reason (add a fake that breaks the claim):\n  "
+        + "\n  ".join(f"{k}  (line {sites[k].start})" for k in unexplained))
+    wrongly_listed = sorted(k for k in UNREACHABLE if k in reached)
+    assert not wrongly_listed, f"listed as unreachable but reached by a fake: {wrongly_listed}"
+    gone = sorted(k for k in UNREACHABLE if k not in sites)
+    assert not gone, f"UNREACHABLE lists sites that no longer exist: {gone}"

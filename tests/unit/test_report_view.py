@@ -1,0 +1,96 @@
+"""The report's view and HTML in-process: records are selected by tag, outcomes merge to the
+worst phase, crashes and collection errors count, the banner follows the exit status."""
+
+import types
+
+from rnnconf.expectations import Expectations, parse
+from rnnconf.report import writers
+from rnnconf.report.record import CaseRecord, Collector
+
+NODE = "tests/test_structure.py::test_shapes[LSTM-seq-state-B1T4F5U3-cpu]"
+
+
+def report(nodeid, when, outcome, longrepr="", props=(), wasxfail=None):
+    r = types.SimpleNamespace(nodeid=nodeid, when=when, outcome=outcome, longrepr=longrepr,
+                              longreprtext=longrepr, user_properties=list(props), duration=0.01,
+                              passed=outcome == "passed", failed=outcome == "failed",
+                              skipped=outcome == "skipped")
+    if wasxfail is not None:
+        r.wasxfail = wasxfail
+    return r
+
+
+def collector_with(*reports):
+    c = Collector({"impl": "keras", "version": "3.15.1", "backend": "tensorflow", "gpus": [],
+                   "gpu_probe_error": "", "env": {}, "module": "keras", "module_file": "x",
+                   "flavor": "keras3", "backend_version": "2.21.0"})
+    for r in reports:
+        c.pytest_runtest_logreport(r)
+    return c
+
+
+def tagged(**returned):
+    rec = CaseRecord()
+    rec.returned(*returned["args"], view=returned["view"])
+    return ("rnnconf", rec.json())
+
+
+def test_worst_phase_wins_and_axes_come_from_the_id():
+    c = collector_with(report(NODE, "setup", "passed"), report(NODE, "call", "passed"),
+                       report(NODE, "teardown", "failed", "E   leaked state"))
+    (case,) = c.cases
+    assert (case["outcome"], case["phase"], case["entry"], case["return_sequences"], case["shape"]) == \
+        ("error", "teardown", "LSTM", True, "B1T4F5U3")
+    assert "leaked state" in case["message"]
+
+
+def test_crash_and_collection_error_are_outcomes():
+    c = collector_with(report(NODE, "???", "failed", "worker 'gw0' crashed while running 'x'"))
+    c.pytest_collectreport(types.SimpleNamespace(nodeid="tests/test_bad.py", failed=True, passed=False,
+                                                 skipped=False, longreprtext="SyntaxError: x", when="collect"))
+    outcomes = {x["nodeid"]: x["outcome"] for x in c.cases}
+    assert outcomes == {NODE: "crashed", "tests/test_bad.py": "error"}
+
+
+def _doc(collector, exitstatus=0, expectations=None):
+    return writers.document(collector, expectations or Expectations([], []), exitstatus)
+
+
+def test_eager_table_selects_by_tag_not_by_name():
+    from rnnconf.contract import Leaf
+    import numpy as np
+
+    props = [tagged(args=([Leaf("output", (1, 4, 3))], [np.zeros((1, 4, 3))]), view="eager")]
+    other = "tests/test_new.py::test_anything[LSTM-seq-state-B1T4F5U3-cpu]"
+    symbolic = "tests/test_symbolic.py::test_functional_input[LSTM-seq-state-B1T4F5U3-cpu]"
+    c = collector_with(report(other, "call", "passed", props=props),
+                       report(symbolic, "call", "passed",
+                              props=[tagged(args=([Leaf("output", (None, None, 3))], [(None, None, 3)]),
+                                            view="symbolic")]))
+    v = writers.view(_doc(c))
+    (table,) = v["shape_tables"]
+    cell = table["rows"][0]["cells"][3]  # seq-state
+    assert cell["nodeid"] == other and cell["got"] == "[output (1, 4, 3)]"
+
+
+def test_banner_is_red_on_a_non_zero_exit_and_on_an_empty_run():
+    empty = collector_with()
+    html = writers.render_html(_doc(empty, 5))
+    assert 'class="banner bad"' in html and "No test ran" in html and "exit status 5" in html
+    ok = collector_with(report(NODE, "call", "passed"))
+    assert 'class="banner ok"' in writers.render_html(_doc(ok, 0))
+    assert 'class="banner bad"' in writers.render_html(_doc(ok, 3))
+
+
+def test_known_entries_show_expected_failure_scope_and_cases():
+    entries = parse('[[xfail]]\nid = "' + NODE + '"\nraises = "AssertionError"\nmatch = "x"\n'
+                    'versions = "<3.16"\nreason = "the bug"\nlink = "https://example.org/1"\n', "k.toml")
+    exp = Expectations(entries, ["k.toml"], version="3.15.1", backend="tensorflow")
+    c = collector_with(report(NODE, "call", "skipped", wasxfail="known"))
+    doc = _doc(c, 0, exp)
+    (entry,) = doc["expectations"]["entries"]
+    assert entry["cases"] == [NODE] and entry["fixed_in"] == "3.16"
+    html = writers.render_html(doc)
+    assert "AssertionError matching &#39;x&#39;" in html and "fixed in 3.16" in html
+    later = Expectations(entries, ["k.toml"], version="3.16.0", backend="tensorflow")
+    assert "Listed, but not for this release" in writers.render_html(_doc(c, 0, later))
