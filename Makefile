@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml
 # The conformance suite alone. Exits non-zero when any case failed; the reports are written either way.
 report: venv
 	@mkdir -p $(REPORTS)
-	$(PYTEST) -n $(N) tests --ignore=tests/selftest --ignore=tests/unit --impl $(IMPL) --device $(DEVICE) $(GPU_OPT) $(FULL_OPT) \
+	$(PYTEST) -n $(N) tests --ignore=tests/selftest --ignore=tests/unit $(ORACLE_TESTS:%=--ignore=%) --impl $(IMPL) --device $(DEVICE) $(GPU_OPT) $(FULL_OPT) \
 	  --report-dir $(REPORTS) --junitxml=$(REPORTS)/junit.xml; \
 	status=$$?; \
 	echo "reports: $(REPORTS)/shapes.html  $(REPORTS)/shapes.json  $(REPORTS)/junit.xml (pytest exit $$status)"; \
@@ -54,8 +54,11 @@ test: oracle-deps report unit selftest
 oracle-deps: venv
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
 
+# The harness's own tests: the oracle (against published numbers, by hand, and against PyTorch)
+# and in-process unit tests of the case id, expectations, report view and assertion-site finder.
+ORACLE_TESTS := tests/test_oracle.py tests/test_oracle_torch.py
 unit: venv
-	$(PYTEST) -p no:randomly tests/unit --no-report
+	$(PYTEST) -n $(N) -p no:randomly tests/unit $(ORACLE_TESTS) --no-report
 
 # The self-tests: the suite run on every broken fake (each logs the assertion site its failures
 # came from), then the check that every assertion site of the suite failed on some fake.
@@ -85,7 +88,7 @@ nightly:
 	$(NIGHTLY_VENV)/bin/python -m pip uninstall -q -y keras
 	$(NIGHTLY_VENV)/bin/python -m pip install -q --no-deps --upgrade --force-reinstall keras-nightly
 	@mkdir -p $(REPORTS)/keras-nightly
-	$(NIGHTLY_VENV)/bin/python -m pytest -n $(N) tests --ignore=tests/selftest --ignore=tests/unit --impl keras \
+	$(NIGHTLY_VENV)/bin/python -m pytest -n $(N) tests --ignore=tests/selftest --ignore=tests/unit $(ORACLE_TESTS:%=--ignore=%) --impl keras \
 	  --report-dir $(REPORTS)/keras-nightly --junitxml=$(REPORTS)/keras-nightly/junit.xml; \
 	status=$$?; echo "reports: $(REPORTS)/keras-nightly/shapes.html (pytest exit $$status)"; exit $$status
 

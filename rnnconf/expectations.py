@@ -62,7 +62,7 @@ class Known:
         return glob_pattern(self.pattern).fullmatch(nodeid) is not None
 
     def expected_failure(self) -> str:
-        return f"{self.raises} matching {self.match!r}"
+        return f"{self.raises} matching /{self.match}/"
 
     def scope(self) -> str:
         """``keras <3.16 on jax``: where the entry applies."""

@@ -46,7 +46,7 @@ class CaseRun:
         self.x = make_input(entry, shape)
         self.weights: list[np.ndarray] | None = None
         self._layers: dict[tuple[bool, bool], Any] = {}
-        self._calls: dict[tuple[bool, bool], Returned | BaseException] = {}
+        self._calls: dict[tuple, Returned | BaseException] = {}
 
     def describe(self, return_sequences: bool, return_state: bool) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in sorted(self.options.items()))
@@ -75,18 +75,19 @@ class CaseRun:
         return layer
 
     def call(self, return_sequences: bool, return_state: bool, **call_kwargs: Any) -> Returned:
-        """Call eagerly on the case's input; memoised when no extra call arguments are given."""
-        key = (return_sequences, return_state)
-        if call_kwargs or key not in self._calls:
+        """Call eagerly on the case's input. Memoised per combination and call arguments when
+        those are plain values or NumPy arrays (a mask); calls with backend tensors are not."""
+        key = _call_key(return_sequences, return_state, call_kwargs)
+        if key is None or key not in self._calls:
             try:
-                layer = self.layer(*key)
-                with self._context(*key), self.impl.device(self.device):
+                layer = self.layer(return_sequences, return_state)
+                with self._context(return_sequences, return_state), self.impl.device(self.device):
                     result: Returned | BaseException = self.impl.normalise(layer(self.x, **call_kwargs))
             except BaseException as exc:  # remembered, so every test of this case sees it
                 if not isinstance(exc, Exception):
                     raise
                 result = exc
-            if call_kwargs:
+            if key is None:
                 return self._unwrap(result)
             self._calls[key] = result
         return self._unwrap(self._calls[key])
@@ -110,6 +111,19 @@ class CaseRun:
         if isinstance(result, BaseException):
             raise result
         return result
+
+
+def _call_key(return_sequences: bool, return_state: bool, kwargs: dict[str, Any]) -> tuple | None:
+    """A memo key for a call, or None when an argument is not a plain value or NumPy array."""
+    parts = []
+    for name, value in sorted(kwargs.items()):
+        if isinstance(value, np.ndarray):
+            parts.append((name, value.shape, str(value.dtype), value.tobytes()))
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            parts.append((name, value))
+        else:
+            return None
+    return (return_sequences, return_state, tuple(parts))
 
 
 class CaseContext:

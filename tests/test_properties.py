@@ -2,7 +2,7 @@
 shapes follow the contract, compute_output_shape agrees, and the last processed step is the
 final state. Hypothesis profile: "ci" (derandomized) when $CI is set, else "dev"."""
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 
 from rnnconf import contract, strategies
 from rnnconf.asserts import assert_identical, assert_structure
@@ -12,6 +12,7 @@ from rnnconf.runner import CaseRun
 
 @settings(max_examples=strategies.EXAMPLES_PER_ENTRY)
 @given(flags=strategies.flags, shape=strategies.shapes)
+@example(flags=(True, True), shape=strategies.EVERY_AXIS_MATTERS)
 def test_any_shape_follows_the_contract(impl, entry, device, flags, shape):
     skip_without_gpu(impl, device)
     return_sequences, return_state = flags

@@ -144,8 +144,9 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
     known = []
     for entry in doc["expectations"]["entries"]:
         hits = [c for c in cases if c["nodeid"] in set(entry["cases"])]
-        known.append(dict(entry, count=len(hits), outcomes=dict(collections.Counter(c["outcome"] for c in hits)),
-                          example=hits[0]["nodeid"] if hits else "", url=entry["link"].startswith("http")))
+        outcomes = collections.Counter(c["outcome"] for c in hits)
+        known.append(dict(entry, count=len(hits), outcomes=dict(outcomes), status=_status(outcomes) if hits else "none",
+                          url=entry["link"].startswith("http")))
     skips = collections.Counter(c["message"] for c in cases if c["outcome"] == "skipped")
     # worst |diff| per (entry, test): a matrix, entries down, value tests across
     deviations: dict[tuple[str, str], dict] = {}
