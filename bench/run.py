@@ -1,4 +1,4 @@
-"""Time the conformance lane: `-n auto` against `-n 0`, wall clock, on this machine.
+"""Time the conformance lane (what `make report` runs): `-n auto` against `-n 0`, wall clock.
 
 Usage: .venv/bin/python bench/run.py [--repeat N] [extra pytest args]
 Prints one line per run and a summary; paste it into README "Current figures" with the date
@@ -19,11 +19,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# The selection `make report` runs: the conformance suite, without the harness's own tests.
+IGNORED = ["--ignore=tests/selftest", "--ignore=tests/unit", "--ignore=tests/test_oracle.py",
+           "--ignore=tests/test_oracle_torch.py"]
 
 
 def one_run(workers: str, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pytest", "-q", "-n", workers, "tests", "--ignore=tests/selftest",
+        cmd = [sys.executable, "-m", "pytest", "-q", "-n", workers, "tests", *IGNORED,
                "--report-dir", tmp, "-p", "no:randomly", *extra]
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
