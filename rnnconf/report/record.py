@@ -13,6 +13,7 @@ when an xdist worker died.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -77,6 +78,8 @@ def message_of(report: Any) -> str:
         longrepr = report.longrepr
         return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
     text = getattr(report, "longreprtext", "") or ""
+    # xdist heads a worker's report with "[gw0] linux -- Python ...": where it ran, not what failed
+    text = "\n".join(line for line in text.splitlines() if not re.match(r"\[gw\d+\] \w+ -- Python ", line))
     # The assertion's own sentence is the most useful part: the "E   " lines, after any
     # verdict of a known-nonconformance entry (which heads the text).
     lines = text.strip().splitlines()
