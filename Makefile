@@ -4,7 +4,7 @@
 #
 # Pick what is tested with variables (see README):
 #   make report IMPL=keras KERAS_BACKEND=jax EXTRAS=jax
-#   make report IMPL=tf_keras EXTRAS=tf_keras
+#   make report IMPL=tf_keras EXTRAS=tf-keras
 #   make report IMPL=fixtures.broken.wrong_arity        (a deliberately broken fake)
 #   make report DEVICE=gpu REQUIRE_GPU=1                 (a GPU CI job)
 #   make report FULL=1                                   (option tests on every shape and merge mode)
@@ -69,7 +69,7 @@ selftest: venv
 
 # Every implementation this project tracks, one report folder each (reports/<impl>-<backend>/).
 # Not part of `make test`: it installs JAX, PyTorch and tf-keras and takes far longer (README).
-LANES := keras:tensorflow:tensorflow keras:jax:jax keras:torch:torch tf_keras:tensorflow:tf_keras
+LANES := keras:tensorflow:tensorflow keras:jax:jax keras:torch:torch tf_keras:tensorflow:tf-keras
 matrix:
 	@status=0; for lane in $(LANES); do \
 	  impl=$${lane%%:*}; rest=$${lane#*:}; backend=$${rest%%:*}; extras=$${rest#*:}; \
