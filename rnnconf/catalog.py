@@ -162,9 +162,11 @@ class Entry:
             # The wrapper is a layer with its own dtype policy: give it the same one.
             wrapper = {"dtype": options["dtype"]} if "dtype" in options else {}
             return get("Bidirectional")(inner, merge_mode=self.merge_mode, **wrapper)
+        # recurrent_activation is named: Keras 3 defaults to sigmoid, Keras 2 to hard_sigmoid (a
+        # documented difference of defaults, not a bug); the oracle computes the sigmoid.
         return get(f"ConvLSTM{self.conv_rank}D")(
             units, self.kernel_size, padding=self.padding, strides=self.strides,
-            dilation_rate=self.dilation_rate, **flags, **options)
+            dilation_rate=self.dilation_rate, recurrent_activation="sigmoid", **flags, **options)
 
 
 def _entries() -> tuple[Entry, ...]:
