@@ -21,7 +21,7 @@ def test_any_shape_follows_the_contract(impl, entry, device, flags, shape):
     got = run.call(return_sequences, return_state)
     expected = contract.expected_tree(entry, shape, return_sequences, return_state)
     # Every returned tensor, in order, has its documented shape. (Nesting is test_structure's
-    # job, where a known Keras 3 nesting bug is a strict xfail.)
+    # job, where a known Keras 3 nesting bug is an expected failure.)
     assert_structure(contract.flatten(expected), contract.flatten(got.tree), context)
     assert_structure(expected, run.compute_output_shape(return_sequences, return_state),
                      "compute_output_shape of " + context)

@@ -322,7 +322,7 @@ def test_fake_is_caught(pytester, monkeypatch, spec):
 def test_real_keras_passes_every_selection(pytester, monkeypatch, impl):
     """The control: the union of the selections above passes on Keras itself.
 
-    Known Keras nonconformances (fixtures/expectations/) are strict xfails here, as in a normal
+    Known Keras nonconformances (fixtures/expectations/) are expected failures here, as in a normal
     run; which cases they cover is read from the expectation files, not from a run.
     """
     selected = set().union(*(c.selected() for c in CAUGHT))
