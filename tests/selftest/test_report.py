@@ -123,3 +123,22 @@ def test_a_raising_gpu_probe_is_reported(pytester, monkeypatch):
     assert required.ret == int(pytest.ExitCode.USAGE_ERROR)
     assert re.search(r"--require-gpu: no GPU is visible .* The GPU probe raised " + re.escape(said),
                      required.stderr.str()), required.stderr.str()[-2000:]
+
+
+def test_a_collection_error_reaches_the_report(pytester, monkeypatch):
+    """A test module that cannot be imported: pytest stops (exit 2); the report names the module."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(HERE)]))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    pytester.makepyfile(test_cannot_import="raise RuntimeError('selftest: this module cannot be imported')\n")
+    out = pytester.path / "out"
+    result = pytester.runpytest_subprocess(
+        "-p", "rnnconf.plugin", "-p", "no:randomly", "-p", "no:xdist", "--impl", "keras",
+        "--report-dir", str(out), timeout=300)
+    assert result.ret == int(pytest.ExitCode.INTERRUPTED), result.stdout.str()[-2000:]
+    doc = json.loads((out / "shapes.json").read_text())
+    (case,) = doc["cases"]
+    assert case["nodeid"] == "test_cannot_import.py" and case["outcome"] == "error" and case["phase"] == "collect"
+    assert "selftest: this module cannot be imported" in case["message"]
+    html = (out / "shapes.html").read_text()
+    assert re.search(r'class="banner bad">\s*<b>pytest exit status 2</b> \(interrupted\)', html)
+    assert "test_cannot_import.py" in html and "error in collect" in html
