@@ -3,15 +3,18 @@
 It imports the implementation, reports versions, backend and devices, places work on a device,
 builds layers by name, sets weights, calls layers eagerly and symbolically, and turns whatever
 came back into plain NumPy (nested lists of arrays), recording the containers, dtypes and
-placement as they came.
+placement as they came. What differs is in two places: the flavour (:class:`Keras3`,
+:class:`Keras2`, chosen in :func:`load`) and the backend (one :class:`Backend` entry of
+``BACKENDS`` each), so a new backend or lane is one entry.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import os
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -53,7 +56,7 @@ def load(spec: str) -> "Implementation":
             f"--impl {spec!r}: module {module.__name__!r} (from {getattr(module, '__file__', '?')}) "
             "has no attribute 'layers'; an implementation must expose the Keras layers API as "
             "<module>.layers (layers.LSTM, layers.GRU, ...)")
-    return Implementation(spec, module)
+    return FLAVORS[_flavor(module)](spec, module)
 
 
 def _flavor(module: Any) -> str:
@@ -69,21 +72,95 @@ def _flavor(module: Any) -> str:
     return "keras2"
 
 
+# ---- what differs per backend: one entry each ---------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    """Facts about one backend: where its version comes from, how it sees GPUs (a probe that
+    raises is reported, see Implementation.gpus), how TF32 is switched off on a GPU, and how a
+    case is named on a device."""
+
+    module: str
+    gpus: Callable[[], list[str]] = lambda: []
+    tf32_off: Callable[[], None] = lambda: None
+    # "cpu:0"/"gpu:0" as Keras documents; the torch backend breaks every layer that owns a
+    # SeedGenerator under an indexed name (tests/test_devices.py records that), and places the
+    # same with "cpu"/"gpu"
+    indexed_device_names: bool = True
+    float64: Callable[[], bool] = lambda: True
+
+
+def _tensorflow_gpus() -> list[str]:
+    import tensorflow as tf
+
+    return [d.name for d in tf.config.list_physical_devices("GPU")]
+
+
+def _tensorflow_tf32_off() -> None:
+    import tensorflow as tf
+
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+
+
+def _jax_gpus() -> list[str]:
+    import jax
+
+    return [str(d) for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
+
+
+def _jax_tf32_off() -> None:
+    import jax
+
+    jax.config.update("jax_default_matmul_precision", "float32")
+
+
+def _jax_float64() -> bool:
+    """JAX computes in 32 bits unless x64 is enabled (JAX_ENABLE_X64=1)."""
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
+
+
+def _torch_gpus() -> list[str]:
+    import torch
+
+    return [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+
+
+def _torch_tf32_off() -> None:
+    import torch
+
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
+# GPU matmuls in TF32 drift from float32 (keras #19254); TF32 is switched off as Keras's tests do.
+BACKENDS: dict[str, Backend] = {
+    "tensorflow": Backend("tensorflow", _tensorflow_gpus, _tensorflow_tf32_off),
+    "jax": Backend("jax", _jax_gpus, _jax_tf32_off, float64=_jax_float64),
+    "torch": Backend("torch", _torch_gpus, _torch_tf32_off, indexed_device_names=False),
+    "numpy": Backend("numpy"),
+    "openvino": Backend("openvino"),
+}
+UNKNOWN_BACKEND = Backend("")
+
+
 class Implementation:
+    """What every flavour shares; :class:`Keras3` and :class:`Keras2` hold what differs."""
+
+    flavor = ""
+
     def __init__(self, spec: str, module: Any) -> None:
         self.spec = spec
         self.module = module
-        self.flavor = _flavor(module)
         self.version = str(getattr(module, "__version__", "unknown"))
-        if self.flavor == "keras3":
-            backend_ns = getattr(module, "backend", None)
-            self.backend = backend_ns.backend() if hasattr(backend_ns, "backend") else \
-                os.environ.get("KERAS_BACKEND", "unknown")
-        else:
-            self.backend = "tensorflow"
-        self.backend_version = _backend_version(self.backend)
+        self.backend = self._backend_name()
+        self.facts = BACKENDS.get(self.backend, UNKNOWN_BACKEND)
+        self.backend_version = _version_of(self.facts.module)
         self._gpus: list[str] | None = None
         self.gpu_probe_error = ""  # "RuntimeError: ..." when the backend's GPU probe raised
+
+    def _backend_name(self) -> str:
+        raise NotImplementedError
 
     # ---- identity ------------------------------------------------------------------------
     @property
@@ -99,7 +176,8 @@ class Implementation:
             "impl": self.spec, "module": self.module.__name__,
             "module_file": getattr(self.module, "__file__", None), "version": self.version,
             "flavor": self.flavor, "backend": self.backend, "backend_version": self.backend_version,
-            "gpus": self.gpus(), "gpu_probe_error": self.gpu_probe_error, "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
+            "gpus": self.gpus(), "gpu_probe_error": self.gpu_probe_error,
+            "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
         }
 
     # ---- layers --------------------------------------------------------------------------
@@ -118,9 +196,8 @@ class Implementation:
         """The GPUs the backend sees. A probe that raises sees none and keeps its exception in
         ``gpu_probe_error`` (the header, the skip reason and --require-gpu name it)."""
         if self._gpus is None:
-            probe = GPU_PROBES.get(self.backend)
             try:
-                self._gpus = list(probe()) if probe is not None else []
+                self._gpus = list(self.facts.gpus())
             except Exception as exc:
                 self._gpus = []
                 self.gpu_probe_error = f"{type(exc).__name__}: {exc}"
@@ -131,51 +208,26 @@ class Implementation:
         if device == "gpu":
             if not self.gpus():
                 raise RuntimeError(f"no GPU is visible to {self.backend} {self.backend_version}")
-            _tf32_off(self.backend)
-        name = self.device_name(device)
-        if self.flavor == "keras3":
-            scope = getattr(self.module, "device", None)
-            if scope is None:
-                raise RuntimeError(f"{self.spec!r} has no device() scope to place a case on {device}")
-            with scope(name):
-                yield
-        else:
-            import tensorflow as tf
-
-            with tf.device("/" + name.upper()):
-                yield
+            self.facts.tf32_off()
+        with self._scope(device, self.device_name(device)):
+            yield
 
     def device_name(self, device: str) -> str:
-        """The name a case is placed with. "cpu:0"/"gpu:0" as Keras documents, except on the
-        torch backend, where an indexed name breaks every layer that owns a SeedGenerator
-        (tests/test_devices.py records that as a known nonconformance); "cpu"/"gpu" place
-        the same there."""
-        if self.flavor == "keras3" and self.backend == "torch":
-            return device
-        return f"{device}:0"
+        """The name a case is placed with (see Backend.indexed_device_names)."""
+        return f"{device}:0" if self.facts.indexed_device_names else device
+
+    def _scope(self, device: str, name: str) -> Any:
+        raise NotImplementedError
 
     def supports_float64(self) -> bool:
-        """JAX computes in 32 bits unless x64 is enabled (JAX_ENABLE_X64=1)."""
-        if self.backend == "jax":
-            import jax
-
-            return bool(jax.config.jax_enable_x64)
-        return True
-
-    def to_tensor(self, x: Any) -> Any:
-        """A backend tensor for a call argument (tf-keras wants tensors for initial_state)."""
-        if self.flavor == "keras3":
-            return self.module.ops.convert_to_tensor(x)
-        import tensorflow as tf
-
-        return tf.convert_to_tensor(x)
+        return self.facts.float64()
 
     # ---- values --------------------------------------------------------------------------
+    def to_tensor(self, x: Any) -> Any:
+        """A backend tensor for a call argument (tf-keras wants tensors for initial_state)."""
+        raise NotImplementedError
+
     def to_numpy(self, x: Any) -> np.ndarray:
-        if self.flavor == "keras3":
-            ops = getattr(self.module, "ops", None)
-            if ops is not None and hasattr(ops, "convert_to_numpy"):
-                return np.asarray(ops.convert_to_numpy(x))
         if hasattr(x, "numpy"):
             return np.asarray(x.numpy())
         return np.asarray(x)
@@ -206,9 +258,7 @@ class Implementation:
         return shape_tree(layer.compute_output_shape(input_shape))
 
     def reset_state(self, layer: Any) -> None:
-        """Keras 3 names it reset_state(); Keras 2 reset_states()."""
-        method = getattr(layer, "reset_state", None) or getattr(layer, "reset_states")
-        method()
+        layer.reset_state()
 
     def save_and_load(self, layer: Any, feature_shape: tuple[int, ...], path: Any) -> Any:
         """Wrap the layer in a functional model, save it as a .keras file, load it back."""
@@ -216,26 +266,87 @@ class Implementation:
         model = self.module.Model(inp, layer(inp))
         model.save(str(path))
         saving = getattr(self.module, "saving", None)
-        load = getattr(saving, "load_model", None) or self.module.models.load_model
-        return load(str(path))
+        load_model = getattr(saving, "load_model", None) or self.module.models.load_model
+        return load_model(str(path))
 
     # ---- global state --------------------------------------------------------------------
     def global_state(self) -> tuple[str, str]:
         """(dtype policy, floatx): what a test must leave as it found it."""
-        if self.flavor == "keras3":
-            cfg = self.module.config
-            return cfg.dtype_policy().name, cfg.floatx()
+        raise NotImplementedError
+
+    def set_global_state(self, state: tuple[str, str]) -> None:
+        raise NotImplementedError
+
+
+class Keras3(Implementation):
+    """Keras 3 and modules that speak it: ``keras.device`` scopes, ``keras.ops``, a backend."""
+
+    flavor = "keras3"
+
+    def _backend_name(self) -> str:
+        backend_ns = getattr(self.module, "backend", None)
+        if hasattr(backend_ns, "backend"):
+            return backend_ns.backend()
+        return os.environ.get("KERAS_BACKEND", "unknown")
+
+    def _scope(self, device: str, name: str) -> Any:
+        scope = getattr(self.module, "device", None)
+        if scope is None:
+            raise RuntimeError(f"{self.spec!r} has no device() scope to place a case on {device}")
+        return scope(name)
+
+    def to_tensor(self, x: Any) -> Any:
+        return self.module.ops.convert_to_tensor(x)
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        ops = getattr(self.module, "ops", None)
+        if ops is not None and hasattr(ops, "convert_to_numpy"):
+            return np.asarray(ops.convert_to_numpy(x))
+        return super().to_numpy(x)
+
+    def global_state(self) -> tuple[str, str]:
+        cfg = self.module.config
+        return cfg.dtype_policy().name, cfg.floatx()
+
+    def set_global_state(self, state: tuple[str, str]) -> None:
+        policy, floatx = state
+        self.module.config.set_floatx(floatx)
+        self.module.config.set_dtype_policy(policy)
+
+
+class Keras2(Implementation):
+    """tf-keras (Keras 2): TensorFlow only, ``tf.device`` scopes, ``reset_states()``."""
+
+    flavor = "keras2"
+
+    def _backend_name(self) -> str:
+        return "tensorflow"
+
+    def _scope(self, device: str, name: str) -> Any:
+        import tensorflow as tf
+
+        return tf.device("/" + name.upper())
+
+    def to_tensor(self, x: Any) -> Any:
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(x)
+
+    def reset_state(self, layer: Any) -> None:
+        method = getattr(layer, "reset_state", None) or getattr(layer, "reset_states")
+        method()
+
+    def global_state(self) -> tuple[str, str]:
         mp = self.module.mixed_precision
         return mp.global_policy().name, self.module.backend.floatx()
 
     def set_global_state(self, state: tuple[str, str]) -> None:
         policy, floatx = state
-        if self.flavor == "keras3":
-            self.module.config.set_floatx(floatx)
-            self.module.config.set_dtype_policy(policy)
-        else:
-            self.module.backend.set_floatx(floatx)
-            self.module.mixed_precision.set_global_policy(policy)
+        self.module.backend.set_floatx(floatx)
+        self.module.mixed_precision.set_global_policy(policy)
+
+
+FLAVORS: dict[str, type[Implementation]] = {"keras3": Keras3, "keras2": Keras2}
 
 
 class Returned:
@@ -283,51 +394,10 @@ def _placement(x: Any) -> str:
     return text.split("device:")[-1] if "device:" in text else text  # TF: /job:.../device:CPU:0
 
 
-def _backend_version(backend: str) -> str:
-    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy",
-              "openvino": "openvino"}.get(backend)
-    if module is None:
+def _version_of(module: str) -> str:
+    if not module:
         return "unknown"
     try:
         return str(importlib.import_module(module).__version__)
     except Exception:
         return "unknown"
-
-
-def _tensorflow_gpus() -> list[str]:
-    import tensorflow as tf
-
-    return [d.name for d in tf.config.list_physical_devices("GPU")]
-
-
-def _jax_gpus() -> list[str]:
-    import jax
-
-    return [str(d) for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
-
-
-def _torch_gpus() -> list[str]:
-    import torch
-
-    return [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
-
-
-# backend -> its GPU probe. A probe that raises is a finding, not "no GPU": see Implementation.gpus.
-GPU_PROBES = {"tensorflow": _tensorflow_gpus, "jax": _jax_gpus, "torch": _torch_gpus}
-
-
-def _tf32_off(backend: str) -> None:
-    """GPU matmuls in TF32 drift from float32 (keras #19254); turn TF32 off as Keras's tests do."""
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_tensor_float_32_execution(False)
-    elif backend == "jax":
-        import jax
-
-        jax.config.update("jax_default_matmul_precision", "float32")
-    elif backend == "torch":
-        import torch
-
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
