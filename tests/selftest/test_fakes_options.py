@@ -13,6 +13,7 @@ xfail; none of these selections has one).
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 import pytest
@@ -199,6 +200,30 @@ CAUGHT = [
     ),
 ]
 
+POLICY_DTYPES = {"float64": "float64", "mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
+
+
+def value_tolerance_pin(fake: str, part: str, entry: str):
+    """A fake just outside the ``part`` (rtol or atol) of every value tolerance: its float32 values
+    fail test_values_match_oracle, and its float64/float16/bfloat16 values
+    test_values_under_policy, each against its own dtype's tolerance; the dtypes are right."""
+    def said(dtype: str) -> str:
+        tol = reference.tolerance(dtype)
+        return re.escape(f"(rtol={tol['rtol']:g}, atol={tol['atol']:g})")
+
+    failed = {ORACLE + rf"{entry}\(units\).*{said('float32')}": values(entry, B3)}
+    for policy, dtype in POLICY_DTYPES.items():
+        failed[ORACLE + rf"{entry}\(units\).*dtype='{policy}'.*{said(dtype)}"] = ids(
+            DTYPES, "test_values_under_policy", entry, B3, params=[policy])
+    return caught(
+        fake, f"the {part} of the value tolerances: float32, float64, float16, bfloat16",
+        (VALUES, DTYPES),
+        "(test_values_match_oracle or test_values_under_policy or test_dtype_of_every_output_and_state)"
+        f" and [{entry}- and " + B3.id,
+        failed=failed,
+        passed=ids(DTYPES, "test_dtype_of_every_output_and_state", entry, B3, params=list(POLICY_DTYPES)))
+
+
 CAUGHT += [
     caught(
         "opt_cudnn_true_silent", "test_cudnn::test_use_cudnn_true_without_fast_path_raises",
@@ -283,40 +308,8 @@ CAUGHT += [
             VALUES, "test_weight_layout", ["LSTM"], return_sequences=None, return_state=None)},
         passed=catalog_ids(VALUES, "test_weight_layout", ["GRU"], return_sequences=None, return_state=None),
     ),
-    caught(
-        "opt_off_by_5x_the_tolerance", "the value tolerances: float32, float64, float16, bfloat16",
-        (VALUES, DTYPES),
-        "(test_values_match_oracle or test_values_under_policy or test_dtype_of_every_output_and_state)"
-        " and [SimpleRNN- and " + B3.id,
-        failed={
-            ORACLE + r"SimpleRNN.*\(rtol=1e-05, atol=1e-05\)": values("SimpleRNN", B3),
-            ORACLE + r"SimpleRNN.*dtype='float64'.*\(rtol=1e-12, atol=1e-12\)": ids(
-                DTYPES, "test_values_under_policy", "SimpleRNN", B3, params=["float64"]),
-            ORACLE + r"SimpleRNN.*dtype='mixed_float16'.*\(rtol=0\.01, atol=0\.01\)": ids(
-                DTYPES, "test_values_under_policy", "SimpleRNN", B3, params=["mixed_float16"]),
-            ORACLE + r"SimpleRNN.*dtype='mixed_bfloat16'.*\(rtol=0\.05, atol=0\.05\)": ids(
-                DTYPES, "test_values_under_policy", "SimpleRNN", B3, params=["mixed_bfloat16"]),
-        },
-        passed=ids(DTYPES, "test_dtype_of_every_output_and_state", "SimpleRNN", B3,
-                   params=["float64", "mixed_float16", "mixed_bfloat16"]),
-    ),
-    caught(
-        "opt_scaled_by_5x_the_rtol", "the relative value tolerances: float32, float64, float16, bfloat16",
-        (VALUES, DTYPES),
-        "(test_values_match_oracle or test_values_under_policy or test_dtype_of_every_output_and_state)"
-        " and [GRU- and " + B3.id,
-        failed={
-            ORACLE + r"GRU\(units\).*\(rtol=1e-05, atol=1e-05\)": values("GRU", B3),
-            ORACLE + r"GRU\(units\).*dtype='float64'.*\(rtol=1e-12, atol=1e-12\)": ids(
-                DTYPES, "test_values_under_policy", "GRU", B3, params=["float64"]),
-            ORACLE + r"GRU\(units\).*dtype='mixed_float16'.*\(rtol=0\.01, atol=0\.01\)": ids(
-                DTYPES, "test_values_under_policy", "GRU", B3, params=["mixed_float16"]),
-            ORACLE + r"GRU\(units\).*dtype='mixed_bfloat16'.*\(rtol=0\.05, atol=0\.05\)": ids(
-                DTYPES, "test_values_under_policy", "GRU", B3, params=["mixed_bfloat16"]),
-        },
-        passed=ids(DTYPES, "test_dtype_of_every_output_and_state", "GRU", B3,
-                   params=["float64", "mixed_float16", "mixed_bfloat16"]),
-    ),
+    value_tolerance_pin("opt_off_by_5x_the_tolerance", "atol", "SimpleRNN"),
+    value_tolerance_pin("opt_scaled_by_5x_the_rtol", "rtol", "GRU"),
     caught(
         "opt_unroll_slightly_scaled", "test_unroll_dropout::test_unroll_matches_oracle_and_loop (relative, 1e-6)",
         (UNROLL_DROPOUT, VALUES),
