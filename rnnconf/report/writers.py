@@ -149,19 +149,23 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
                           url=entry["link"].startswith("http")))
     skips = collections.Counter(c["message"] for c in cases if c["outcome"] == "skipped")
     # worst |diff| per (entry, test): a matrix, entries down, value tests across
-    deviations: dict[tuple[str, str], dict] = {}
+    # a column per (test, tolerance): a test run under several dtypes gets one column per dtype
+    deviations: dict[tuple[str, tuple[str, str]], dict] = {}
     for c in cases:
         dev = c.get("deviation")
         if dev and c.get("entry"):
-            d = deviations.setdefault((c["entry"], c["test"]), {"worst": 0.0, "cases": 0, "tolerance": dev["tolerance"],
-                                                                "worst_case": "", "against": dev["against"]})
+            column = (c["test"], dev["tolerance"])
+            d = deviations.setdefault((c["entry"], column), {"worst": 0.0, "cases": 0, "tolerance": dev["tolerance"],
+                                                             "worst_case": "", "against": dev["against"]})
             d["cases"] += 1
             if dev["max_abs_diff"] >= d["worst"]:
                 d["worst"], d["worst_case"] = dev["max_abs_diff"], c["nodeid"]
-    value_tests = sorted({t for _, t in deviations})
-    value_rows = [{"entry": eid, "cells": [deviations.get((eid, t)) for t in value_tests]}
-                  for eid in entry_ids if any((eid, t) in deviations for t in value_tests)]
-    self_tests = sorted({t for (_, t), d in deviations.items() if d["against"] == "self"})
+    columns = sorted({col for _, col in deviations})
+    split = {t for t, _ in columns if sum(1 for u, _ in columns if u == t) > 1}
+    value_tests = [f"{t} ({tol.split(':')[0]})" if t in split else t for t, tol in columns]
+    value_rows = [{"entry": eid, "cells": [deviations.get((eid, col)) for col in columns]}
+                  for eid in entry_ids if any((eid, col) in deviations for col in columns)]
+    self_tests = sorted({t for (_, (t, _)), d in deviations.items() if d["against"] == "self"})
     tolerances = sorted({d["tolerance"] for d in deviations.values() if d["tolerance"]})
     return {
         "devices": devices,

@@ -94,3 +94,21 @@ def test_known_entries_show_expected_failure_scope_and_cases():
     assert "AssertionError matching /x/" in html and "fixed in 3.16" in html
     later = Expectations(entries, ["k.toml"], version="3.16.0", backend="tensorflow")
     assert "Listed, but not for this release" in writers.render_html(_doc(c, 0, later))
+
+
+def test_values_get_a_column_per_test_and_tolerance():
+    def deviation(nodeid, worst, tol):
+        rec = CaseRecord()
+        rec.deviation(worst, tol)
+        return report(nodeid, "call", "passed", props=[("rnnconf", rec.json())])
+
+    base = "tests/test_dtypes.py::test_values_under_policy[GRU-last-state-B3T4F5U3-cpu-{}]"
+    c = collector_with(deviation(base.format("float64"), 1e-16, "float64: rtol=1e-12, atol=1e-12"),
+                       deviation(base.format("mixed_float16"), 3e-4, "float16: rtol=0.01, atol=0.01"),
+                       deviation("tests/test_values.py::test_values_match_oracle[GRU-last-state-B3T4F5U3-cpu]",
+                                 1e-7, "float32: rtol=1e-05, atol=1e-05"))
+    v = writers.view(_doc(c))
+    assert v["value_tests"] == ["test_values_match_oracle", "test_values_under_policy (float16)",
+                                "test_values_under_policy (float64)"]
+    (row,) = v["value_rows"]
+    assert [cell["worst"] for cell in row["cells"]] == [1e-7, 3e-4, 1e-16]
