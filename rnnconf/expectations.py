@@ -129,7 +129,6 @@ def first_lines(text: str, n: int = 3) -> str:
 class Expectations:
     def __init__(self, entries: list[Known], files: list[str], *, version: str = "",
                  backend: str = "") -> None:
-        self.all = entries
         self.entries = [e for e in entries if e.applies_to(version, backend)]
         self.not_applicable = [e for e in entries if e not in self.entries]
         self.files = files
