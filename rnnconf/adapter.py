@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import inspect
 import os
 from typing import Any, Callable, Iterator
 
@@ -188,6 +189,21 @@ class Implementation:
                                f"this case needs {self.module.__name__}.layers.{name}")
         return cls
 
+    def lacks_argument(self, name: str, argument: str) -> str:
+        """Why ``layers.<name>`` cannot take ``argument`` (its constructor names no such
+        parameter: an option this release does not have), or "" when it can. A missing layer is
+        not a lacking argument: it fails the case (see :meth:`layer`)."""
+        cls = getattr(self.module.layers, name, None)
+        if cls is None:
+            return ""
+        try:
+            params = inspect.signature(cls.__init__).parameters
+        except (TypeError, ValueError):
+            return ""
+        if argument in params:
+            return ""
+        return f"layers.{name}() takes no argument {argument!r}"
+
     def build(self, layer: Any, input_shape: tuple[int, ...]) -> None:
         layer.build(input_shape)
 
@@ -306,12 +322,16 @@ class Keras3(Implementation):
 
     def global_state(self) -> tuple[str, str]:
         cfg = self.module.config
-        return cfg.dtype_policy().name, cfg.floatx()
+        # keras.config.dtype_policy() arrived in Keras 3.3; 3.0-3.2 have it in mixed_precision
+        policy = getattr(cfg, "dtype_policy", None) or self.module.mixed_precision.global_policy
+        return policy().name, cfg.floatx()
 
     def set_global_state(self, state: tuple[str, str]) -> None:
         policy, floatx = state
         self.module.config.set_floatx(floatx)
-        self.module.config.set_dtype_policy(policy)
+        setter = (getattr(self.module.config, "set_dtype_policy", None)
+                  or self.module.mixed_precision.set_global_policy)
+        setter(policy)
 
 
 class Keras2(Implementation):

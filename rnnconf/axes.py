@@ -8,6 +8,7 @@ test of one (entry, shape, device) goes to one worker, which builds its layers o
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import pytest
@@ -65,6 +66,12 @@ def _marker_arg(metafunc: pytest.Metafunc, name: str) -> Any:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from rnnconf.fixtures import no_gpu_reason
 
+    shard = config.getoption("--shard")
+    if shard is not None:
+        index, count = shard
+        keep = [i for i in items if shard_of(i.nodeid, count) == index]
+        config.hook.pytest_deselected(items=[i for i in items if shard_of(i.nodeid, count) != index])
+        items[:] = keep
     impl = config.stash[IMPL_KEY]
     no_gpu = pytest.mark.skip(reason=no_gpu_reason(impl)) if not impl.gpus() else None
     for item in items:
@@ -73,6 +80,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.gpu)
             if no_gpu is not None:  # skip before any fixture runs: cheap, and the same reason
                 item.add_marker(no_gpu)
+
+
+def shard_of(nodeid: str, count: int) -> int:
+    """The shard (1-based) of a test: a stable hash of its case group, so every test of one
+    case runs in one shard and each shard builds its layers once."""
+    return zlib.crc32(parse_case_id(nodeid).group.encode()) % count + 1
 
 
 # ---- xdist: the cases of one (entry, shape, device) share built layers: one worker each ----

@@ -135,6 +135,21 @@ class Entry:
     def has_cell_state(self) -> bool:
         return any(c.kind == "lstm" for c in self.cells)
 
+    def option_targets(self, option: str) -> tuple[str, ...]:
+        """The classes (names in ``layers``) that receive a layer option, as :meth:`build`
+        passes it: where an implementation must accept it as an argument."""
+        if option == "dtype":
+            return ()  # every layer takes a dtype (its policy) through its base class
+        if self.form == "layer":
+            return (LAYER_CLASS[self.cells[0].kind],)
+        if self.form in ("rnn", "stacked"):
+            if option in CELL_OPTIONS:
+                return tuple(dict.fromkeys(CELL_CLASS[c.kind] for c in self.cells))
+            return ("RNN",)
+        if self.form == "bidirectional":
+            return (LAYER_CLASS[self.cells[0].kind],)
+        return (f"ConvLSTM{self.conv_rank}D",)
+
     # ---- building -------------------------------------------------------------------------
     def build(self, get: Callable[[str], Any], units: int, *, return_sequences: bool,
               return_state: bool, **options: Any) -> Any:

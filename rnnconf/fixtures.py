@@ -51,6 +51,15 @@ def run(make_run: Any) -> Any:
     return make_run()
 
 
+def not_applicable(impl: Implementation, what: str) -> None:
+    """Skip a case the implementation cannot express -- an argument this release of it does not
+    take -- as "not applicable in <module> <version>: ..." (the report shows it as n/a, never as
+    a failure). Detected from the implementation itself (see runner.CaseRun.new_layer)."""
+    from rnnconf.report.record import NOT_APPLICABLE
+
+    pytest.skip(f"{NOT_APPLICABLE}{impl.module.__name__} {impl.version}: {what}")
+
+
 def no_gpu_reason(impl: Implementation) -> str:
     probe = f" (the GPU probe raised {impl.gpu_probe_error})" if impl.gpu_probe_error else ""
     return (f"no GPU visible to {impl.backend} {impl.backend_version}{probe}: GPU cases run where "

@@ -6,7 +6,9 @@ The implementation is imported once per process (controller and each xdist worke
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "rootdir; default: reports)")
     group.addoption("--no-report", action="store_true", default=False,
                     help="do not write shapes.json / shapes.html")
+    group.addoption("--lane", default=os.environ.get("RNN_CONFORMANCE_LANE", ""),
+                    help="a name for this run in merged reports, e.g. keras-jax or keras@3.4.1 "
+                         "(python -m rnnconf.lanes sets it; default: $RNN_CONFORMANCE_LANE)")
+    group.addoption("--shard", default=os.environ.get("RNN_CONFORMANCE_SHARD", ""), type=_shard,
+                    help="run shard I of N (I/N, 1-based) of the cases, a case's tests together; "
+                         "join the shards' shapes.json with python -m rnnconf merge-shards "
+                         "(default: $RNN_CONFORMANCE_SHARD)")
+
+
+def _shard(text: str) -> tuple[int, int] | None:
+    """``"2/4"`` -> (2, 4); empty -> None."""
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise argparse.ArgumentTypeError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 2/4")
+    return int(m.group(1)), int(m.group(2))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -11,10 +11,8 @@ from rnnconf.checks import check_against_oracle, roles_in
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 @pytest.mark.shapes("options")
 def test_unroll_matches_oracle_and_loop(make_run, entry, return_sequences, return_state, shape, device, record):
+    # Keras 2's ConvLSTM takes no unroll (its ConvRNN refuses it): not applicable there
     unrolled = make_run(unroll=True)
-    if entry.form == "conv" and unrolled.impl.flavor == "keras2":
-        pytest.skip("Keras 2 has no unrolled ConvLSTM: its ConvRNN refuses unroll=True with a TypeError "
-                    "('Unrolling is not possible with convolutional RNNs')")
     check_against_oracle(unrolled, return_sequences, return_state, record)
     loop = make_run().call(return_sequences, return_state).tree
     for a, b in zip(contract.flatten(unrolled.call(return_sequences, return_state).tree), contract.flatten(loop)):

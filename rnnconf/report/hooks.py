@@ -48,7 +48,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         impl = config.stash[IMPL_KEY]
         info = impl.info()
         info["module_file"] = display_path(info.get("module_file"), Path(config.rootpath))
-        collector = Collector(info, clean=path_cleaner(Path(config.rootpath)))
+        info["lane"] = config.getoption("--lane") or f"{impl.spec}-{impl.backend}"
+        collector = Collector(info, clean=path_cleaner(Path(config.rootpath)),
+                              shard=config.getoption("--shard"))
         config.stash[COLLECTOR_KEY] = collector
         config.pluginmanager.register(collector, "rnnconf-collector")
 

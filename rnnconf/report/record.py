@@ -24,6 +24,9 @@ from rnnconf.caseid import parse_case_id
 RECORD_KEY = "rnnconf"
 RECORD_STASH = pytest.StashKey["CaseRecord"]()
 # Outcomes from worst to best; a test's outcome is the worst of its phases.
+# A skip whose reason starts so is a capability the implementation (or this release of it) does
+# not have; the report shows it as "n/a", not as a skipped case (fixtures.not_applicable).
+NOT_APPLICABLE = "not applicable in "
 SEVERITY = ("crashed", "error", "failed", "xpassed", "xfailed", "passed", "skipped")
 
 
@@ -95,8 +98,10 @@ def message_of(report: Any) -> str:
 class Collector:
     """Registered on the controller only; one merged record per node id."""
 
-    def __init__(self, implementation: dict[str, Any], clean: Any = lambda text: text) -> None:
+    def __init__(self, implementation: dict[str, Any], clean: Any = lambda text: text,
+                 shard: tuple[int, int] | None = None) -> None:
         self.implementation = implementation
+        self.shard = shard  # (index, count) when this run is one shard of a split run
         self.clean = clean  # strips the machine's absolute paths from messages
         self.by_id: dict[str, dict[str, Any]] = {}
 
@@ -146,3 +151,5 @@ class Collector:
         if outcome in ("error", "crashed") and case["message"] and text != case["message"]:
             text = f"{text}\n(before that: {case['message']})"
         case["message"] = text
+        if outcome == "skipped" and text.removeprefix("Skipped: ").startswith(NOT_APPLICABLE):
+            case["not_applicable"] = text.removeprefix("Skipped: ")

@@ -15,7 +15,7 @@ from typing import Any
 from rnnconf import catalog, contract
 from rnnconf.report.record import SEVERITY
 
-SCHEMA = "rnn-conformance/shapes/2"
+SCHEMA = "rnn-conformance/shapes/3"
 OUTCOMES = ("passed", "failed", "error", "crashed", "xfailed", "xpassed", "skipped")
 COMBOS = [(rs, st) for rs in (False, True) for st in (False, True)]
 BAD = ("failed", "error", "crashed", "xpassed")
@@ -38,7 +38,8 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
         "implementation": collector.implementation,
         "exit_status": int(exitstatus),
         "exit_meaning": EXIT_MEANING.get(int(exitstatus), "unknown"),
-        "summary": {k: counts.get(k, 0) for k in OUTCOMES} | {"total": len(cases)},
+        "summary": {k: counts.get(k, 0) for k in OUTCOMES} | {
+            "not_applicable": sum(1 for c in cases if "not_applicable" in c), "total": len(cases)},
         "catalog": [{"id": e.id, "label": e.label, "needs": list(e.needs)} for e in catalog.ENTRIES],
         "shapes": [s.id for s in catalog.SHAPES],
         "notebook_shape": catalog.NOTEBOOK_SHAPE.id,
@@ -52,7 +53,8 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
             "stale": [e.as_dict() for e in stale],
         },
         "cases": cases,
-    }
+    } | ({"shard": {"index": collector.shard[0], "count": collector.shard[1]}}
+         if getattr(collector, "shard", None) else {})
 
 
 def write_all(out_dir: Path, collector: Any, expectations: Any, exitstatus: int) -> list[Path]:

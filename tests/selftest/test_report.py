@@ -44,7 +44,7 @@ def test_reports_name_the_failures(pytester, monkeypatch):
     result, doc, html = _run(pytester, monkeypatch, "fixtures.broken.wrong_arity",
                              "-k", f"test_arity and (LSTM- or GRU-) and {NB}")
     assert result.ret == 1, result.stdout.str()[-2000:]
-    assert doc["schema"] == "rnn-conformance/shapes/2"
+    assert doc["schema"] == "rnn-conformance/shapes/3"
     assert doc["implementation"]["impl"] == "fixtures.broken.wrong_arity"
     assert doc["exit_status"] == 1
     failing = catalog_ids(STRUCTURE, "test_arity", ["LSTM"], return_state=[True], shapes=[catalog.NOTEBOOK_SHAPE])
