@@ -24,7 +24,7 @@ import numpy as np
 RELEVANT_ENV = (
     "RNN_CONFORMANCE_IMPL", "KERAS_BACKEND", "KERAS_HOME", "CUDA_VISIBLE_DEVICES",
     "TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "XLA_FLAGS", "JAX_PLATFORMS",
-    "JAX_ENABLE_X64", "TF_USE_LEGACY_KERAS",
+    "JAX_ENABLE_X64", "JAX_COMPILATION_CACHE_DIR", "TF_USE_LEGACY_KERAS",
 )
 
 
@@ -88,6 +88,8 @@ class Backend:
     # same with "cpu"/"gpu"
     indexed_device_names: bool = True
     float64: Callable[[], bool] = lambda: True
+    # run once when the implementation loads; returns what it set, for the report header
+    prepare: Callable[[], str] = lambda: ""
 
 
 def _tensorflow_gpus() -> list[str]:
@@ -121,6 +123,24 @@ def _jax_float64() -> bool:
     return bool(jax.config.jax_enable_x64)
 
 
+def _jax_prepare() -> str:
+    """Keras's JAX backend traces a new ``lax.scan`` for every recurrent call, and XLA compiles
+    each (~0.1 s on a CPU core: most of the JAX lane's time). Identical programs recur across
+    the cases of one layer (only the weights' values differ, and those are arguments), so
+    JAX's persistent compilation cache -- exact compiled programs, reused within a run and
+    across runs -- is switched on. A user's JAX_COMPILATION_CACHE_DIR is kept."""
+    import jax
+
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return f"jax compilation cache {os.environ['JAX_COMPILATION_CACHE_DIR']} (from the environment)"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "rnn-conformance", f"jax-{jax.__version__}")
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return "jax compilation cache ~/.cache/rnn-conformance (set JAX_COMPILATION_CACHE_DIR to move it)"
+
+
 def _torch_gpus() -> list[str]:
     import torch
 
@@ -137,7 +157,7 @@ def _torch_tf32_off() -> None:
 # GPU matmuls in TF32 drift from float32 (keras #19254); TF32 is switched off as Keras's tests do.
 BACKENDS: dict[str, Backend] = {
     "tensorflow": Backend("tensorflow", _tensorflow_gpus, _tensorflow_tf32_off),
-    "jax": Backend("jax", _jax_gpus, _jax_tf32_off, float64=_jax_float64),
+    "jax": Backend("jax", _jax_gpus, _jax_tf32_off, float64=_jax_float64, prepare=_jax_prepare),
     "torch": Backend("torch", _torch_gpus, _torch_tf32_off, indexed_device_names=False),
     "numpy": Backend("numpy"),
     "openvino": Backend("openvino"),
@@ -157,6 +177,7 @@ class Implementation:
         self.backend = self._backend_name()
         self.facts = BACKENDS.get(self.backend, UNKNOWN_BACKEND)
         self.backend_version = _version_of(self.facts.module)
+        self.settings = self.facts.prepare()
         self._gpus: list[str] | None = None
         self.gpu_probe_error = ""  # "RuntimeError: ..." when the backend's GPU probe raised
 
@@ -177,7 +198,7 @@ class Implementation:
             "impl": self.spec, "module": self.module.__name__,
             "module_file": getattr(self.module, "__file__", None), "version": self.version,
             "flavor": self.flavor, "backend": self.backend, "backend_version": self.backend_version,
-            "gpus": self.gpus(), "gpu_probe_error": self.gpu_probe_error,
+            "gpus": self.gpus(), "gpu_probe_error": self.gpu_probe_error, "settings": self.settings,
             "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
         }
 

@@ -21,6 +21,8 @@ from rnnconf.options import IMPL_KEY
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "entries(predicate): limit a test to catalog entries "
                                        "for which predicate(entry) is true")
+    config.addinivalue_line("markers", "devices(*devices): run a test on these devices only "
+                                       "(a CPU/GPU comparison runs as a gpu case)")
     config.addinivalue_line("markers", "shapes(*shapes): run a test on these input shapes, or on a "
                                        "named set of catalog.SHAPE_SETS (its --full variant with --full)")
 
@@ -46,7 +48,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("shape", shapes, ids=[s.id for s in shapes])
     if "device" in names:
         wanted = metafunc.config.getoption("--device")
-        devices = [d for d in DEVICES if wanted in ("all", d)]
+        only = metafunc.definition.get_closest_marker("devices")
+        devices = [d for d in DEVICES if wanted in ("all", d) and (only is None or d in only.args)]
         metafunc.parametrize("device", devices, ids=devices)
 
 

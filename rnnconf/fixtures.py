@@ -37,12 +37,20 @@ def make_run(impl: Implementation, entry: catalog.Entry, shape: catalog.Shape, d
     skip_without_gpu(impl, device)
 
     def make(**options: Any) -> CaseRun:
-        key = (entry.id, shape, device, tuple(sorted(options.items())))
-        if key not in _RUNS:
-            _RUNS[key] = CaseRun(impl, entry, shape, device, options)
-        return _RUNS[key]
+        return case_run(impl, entry, shape, device, **options)
 
     return make
+
+
+def case_run(impl: Implementation, entry: catalog.Entry, shape: catalog.Shape, device: str,
+             **options: Any) -> Any:
+    """The memoised case on ``device`` (a CPU/GPU comparison asks for both)."""
+    from rnnconf.runner import CaseRun
+
+    key = (entry.id, shape, device, tuple(sorted(options.items())))
+    if key not in _RUNS:
+        _RUNS[key] = CaseRun(impl, entry, shape, device, options)
+    return _RUNS[key]
 
 
 @pytest.fixture

@@ -99,6 +99,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"{' [--require-gpu]' if config.getoption('--require-gpu') else ''}",
         f"rnn-conformance: expectations {expectations.describe()}",
     ]
+    if impl.settings:
+        lines.append(f"rnn-conformance: backend settings: {impl.settings}")
     env = impl.info()["env"]
     lines.append("rnn-conformance: env " + (" ".join(f"{k}={v}" for k, v in env.items()) or "(none set)"))
     return lines
