@@ -26,7 +26,7 @@ STAMP   := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 GPU_OPT := $(if $(REQUIRE_GPU),--require-gpu,)
 FULL_OPT := $(if $(FULL),--full,)
 
-.PHONY: venv oracle-deps report test unit selftest matrix nightly bench clean
+.PHONY: venv lane-deps oracle-deps report test unit selftest matrix releases nightly merge diff test-gpu bench clean
 
 venv: $(STAMP)
 
@@ -67,33 +67,47 @@ selftest: venv
 	$(PYTEST) -n $(N) tests/selftest -m "selftest and not sites" --no-report
 	$(PYTEST) -p no:randomly tests/selftest -m sites --no-report
 
-# Every implementation this project tracks, one report folder each (reports/<impl>-<backend>/).
-# Not part of `make test`: it installs JAX, PyTorch and tf-keras and takes far longer (README).
-LANES := keras:tensorflow:tensorflow keras:jax:jax keras:torch:torch tf_keras:tensorflow:tf-keras
-matrix:
-	@status=0; for lane in $(LANES); do \
-	  impl=$${lane%%:*}; rest=$${lane#*:}; backend=$${rest%%:*}; extras=$${rest#*:}; \
-	  $(MAKE) --no-print-directory report IMPL=$$impl KERAS_BACKEND=$$backend EXTRAS=$$extras \
-	    REPORTS=$(REPORTS)/$$impl-$$backend || status=1; \
-	done; exit $$status
+# The conformance matrix: every lane in its own uv environment under .lanes/ (never .venv), one
+# report folder each (reports/lanes/<lane>/), then one page side by side (reports/matrix/).
+#   make matrix                                  every backend Keras ships, tf-keras, keras-nightly
+#   make matrix LANES="keras-jax keras-torch"    a subset (python -m rnnconf.lanes list)
+#   make releases                                Keras 3.0 -> latest, keras-nightly, tf-keras 2.15 -> latest
+#   make releases RELEASES="keras@3.4.1 keras@3.5.0/jax"
+# Not part of `make test`: each lane installs its backend (README, "The matrix").
+LANES    ?= matrix
+RELEASES ?= releases
+LANE_N   ?= auto
+# uv fills each lane's environment (seconds per lane once its wheels are cached)
+lane-deps: venv
+	$(BIN)/python -c "import uv" 2>/dev/null || $(BIN)/python -m pip install -q uv
 
-# The conformance suite on the Keras pre-release that PyPI serves as keras-nightly (TensorFlow
-# backend), in its own environment: TensorFlow pulls in keras, which is swapped for keras-nightly.
-# Expectation entries bounded by version (versions = "<3.16") do not apply there.
-NIGHTLY_VENV ?= .venv-nightly
-nightly:
-	test -x $(NIGHTLY_VENV)/bin/python || $(PYTHON) -m venv $(NIGHTLY_VENV)
-	$(NIGHTLY_VENV)/bin/python -m pip install -q --upgrade pip
-	$(NIGHTLY_VENV)/bin/python -m pip install -q -e ".[tensorflow]"
-	$(NIGHTLY_VENV)/bin/python -m pip uninstall -q -y keras
-	$(NIGHTLY_VENV)/bin/python -m pip install -q --no-deps --upgrade --force-reinstall keras-nightly
-	@mkdir -p $(REPORTS)/keras-nightly
-	$(NIGHTLY_VENV)/bin/python -m pytest -n $(N) tests --ignore=tests/selftest --ignore=tests/unit $(ORACLE_TESTS:%=--ignore=%) --impl keras \
-	  --report-dir $(REPORTS)/keras-nightly --junitxml=$(REPORTS)/keras-nightly/junit.xml; \
-	status=$$?; echo "reports: $(REPORTS)/keras-nightly/shapes.html (pytest exit $$status)"; exit $$status
+matrix: lane-deps
+	$(BIN)/python -m rnnconf.lanes run $(LANES) -n $(LANE_N) --reports $(REPORTS)/lanes --merge $(REPORTS)/matrix
+
+releases: lane-deps
+	$(BIN)/python -m rnnconf.lanes run $(RELEASES) -n $(LANE_N) --reports $(REPORTS)/lanes --merge $(REPORTS)/releases
+
+# The pre-release alone (kept as its own target: a one-word check before a Keras upgrade).
+nightly: lane-deps
+	$(BIN)/python -m rnnconf.lanes run keras-nightly -n $(LANE_N) --reports $(REPORTS)/lanes
+
+# Runs side by side, and what changed between two (exit 1 on a regression):
+#   make merge RUNS="reports/lanes/keras-3.4.1/shapes.json reports/lanes/keras-3.5.0/shapes.json"
+#   make diff OLD=reports/lanes/keras-3.4.1/shapes.json NEW=reports/lanes/keras-3.5.0/shapes.json
+merge: venv
+	$(BIN)/python -m rnnconf merge $(REPORTS)/matrix $(RUNS)
+
+diff: venv
+	$(BIN)/python -m rnnconf diff $(OLD) $(NEW)
+
+# The GPU lane: the GPU cases (and the CPU/GPU comparisons) of every backend that sees a GPU;
+# --require-gpu makes a missing GPU an error, never a green run of skips.
+GPU_LANES ?= keras-tensorflow+gpu keras-jax+gpu keras-torch+gpu
+test-gpu: lane-deps
+	$(BIN)/python -m rnnconf.lanes run $(GPU_LANES) -n $(LANE_N) --reports $(REPORTS)/gpu --merge $(REPORTS)/gpu -- --device gpu --require-gpu
 
 bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(NIGHTLY_VENV) $(REPORTS)/shapes.* $(REPORTS)/junit.xml $(REPORTS)/selftest-sites .hypothesis
+	rm -rf $(VENV) .lanes $(REPORTS)/lanes $(REPORTS)/matrix $(REPORTS)/releases $(REPORTS)/shapes.* $(REPORTS)/junit.xml $(REPORTS)/selftest-sites .hypothesis

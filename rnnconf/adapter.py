@@ -88,6 +88,9 @@ class Backend:
     # same with "cpu"/"gpu"
     indexed_device_names: bool = True
     float64: Callable[[], bool] = lambda: True
+    # the backend's tensors are NumPy arrays on the host (the numpy backend): a returned
+    # np.ndarray is then a tensor on the CPU, not a host copy of one
+    host_arrays: bool = False
     # run once when the implementation loads; returns what it set, for the report header
     prepare: Callable[[], str] = lambda: ""
 
@@ -159,7 +162,7 @@ BACKENDS: dict[str, Backend] = {
     "tensorflow": Backend("tensorflow", _tensorflow_gpus, _tensorflow_tf32_off),
     "jax": Backend("jax", _jax_gpus, _jax_tf32_off, float64=_jax_float64, prepare=_jax_prepare),
     "torch": Backend("torch", _torch_gpus, _torch_tf32_off, indexed_device_names=False),
-    "numpy": Backend("numpy"),
+    "numpy": Backend("numpy", host_arrays=True),
     "openvino": Backend("openvino"),
 }
 UNKNOWN_BACKEND = Backend("")
@@ -280,7 +283,7 @@ class Implementation:
                         f"{type(node).__name__}[{', '.join(p[1] for p in parts)}]",
                         [p[2] for p in parts])
             arr = self.to_numpy(node)
-            placements.append(_placement(node))
+            placements.append(_placement(node, self.facts.host_arrays))
             return arr, "tensor", str(arr.dtype)
 
         tree, containers, dtypes = walk(returned)
@@ -418,9 +421,10 @@ def _shape_tuple(dims: Any) -> tuple[int | None, ...]:
     return tuple(None if d is None else int(d) for d in dims)
 
 
-def _placement(x: Any) -> str:
+def _placement(x: Any, host_arrays: bool = False) -> str:
     if isinstance(x, np.ndarray):  # numpy 2 arrays say device "cpu": they are no backend tensor
-        return "numpy array (not a backend tensor)"
+        return "cpu (a NumPy array: the numpy backend's tensor)" if host_arrays else \
+            "numpy array (not a backend tensor)"
     device = getattr(x, "device", None)
     if callable(device):  # jax < 0.4.31 style
         try:

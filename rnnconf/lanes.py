@@ -8,7 +8,7 @@ lanes' reports into one page (``python -m rnnconf merge``).
 
 A lane is named ``<implementation>-<backend>`` (``keras-jax``) or ``<package>@<release>``
 (``keras@3.4.1`` on TensorFlow, ``keras@3.4.1/torch`` on another backend, ``tf-keras@2.17.0``,
-``keras-nightly``). Every lane is one :class:`Lane` made by :func:`lane`: the table below is
+``keras-nightly``); ``<lane>+gpu`` (``keras-jax+gpu``) takes the backend's CUDA build. Every lane is one :class:`Lane` made by :func:`lane`: the table below is
 the only place a lane's requirements are written.
 """
 
@@ -32,15 +32,15 @@ TENSORFLOW = "2.21.0"
 JAX = "0.10.2"
 # torch 2.13.0: a CPU build lies on the project's machines ($PIP_FIND_LINKS); others are GB.
 TORCH = "2.13.0"
-OPENVINO = "2026.0.0"
+OPENVINO = "2026.4.1"
 
-# What each backend needs beside Keras 3 (numpy needs nothing more).
+# What each backend needs beside Keras 3.
 BACKEND_REQUIRES = {
     "tensorflow": (f"tensorflow=={TENSORFLOW}",),
     "jax": (f"jax=={JAX}", f"jaxlib=={JAX}"),
     "torch": (f"torch=={TORCH}",),
-    "numpy": (),
-    "openvino": (f"openvino=={OPENVINO}",),
+    "numpy": ("scipy", f"jax=={JAX}", f"jaxlib=={JAX}"),  # Keras imports both on numpy
+    "openvino": (f"openvino=={OPENVINO}", "scipy"),  # Keras imports scipy on openvino
 }
 # Backends that run inference only (Keras documents no training on them).
 INFERENCE_ONLY = ("numpy", "openvino")
@@ -63,6 +63,7 @@ class Lane:
     requires: tuple[str, ...]
     overrides: tuple[str, ...] = ()   # replace what other packages ask for (uv --overrides)
     excludes: tuple[str, ...] = ()    # drop a package others ask for (uv --excludes)
+    local_wheels: bool = True         # look in $PIP_FIND_LINKS (the CPU build of torch lies there)
 
     @property
     def folder(self) -> str:
@@ -73,8 +74,24 @@ class LaneError(Exception):
     """A lane name this module cannot make sense of."""
 
 
+# A GPU lane (``<lane>+gpu``, e.g. keras-jax+gpu) installs the backend's CUDA build instead.
+GPU_BUILDS = {
+    "tensorflow": (f"tensorflow[and-cuda]=={TENSORFLOW}",),
+    "jax": (f"jax[cuda13]=={JAX}",),
+    "torch": (f"torch=={TORCH}",),  # PyPI's torch wheel is the CUDA build
+}
+
+
 def lane(name: str) -> Lane:
     """The lane called ``name`` (see the module docstring for the forms)."""
+    if name.endswith("+gpu"):
+        base = lane(name.removesuffix("+gpu"))
+        if base.backend not in GPU_BUILDS or base.impl != "keras":
+            raise LaneError(f"lane {name!r}: GPU builds exist for keras on {', '.join(GPU_BUILDS)}")
+        cpu_build = {r.split("=")[0].split("[")[0] for r in BACKEND_REQUIRES[base.backend]}
+        requires = [r for r in base.requires if r.split("=")[0].split("[")[0] not in cpu_build]
+        return dataclasses.replace(base, name=name, requires=(*requires, *GPU_BUILDS[base.backend]),
+                                   local_wheels=False)
     if name == "keras-nightly":  # TensorFlow asks for keras; the pre-release takes its place
         return Lane(name, "keras", "tensorflow", ("keras-nightly", f"tensorflow=={TENSORFLOW}"),
                     excludes=("keras",))
@@ -122,7 +139,7 @@ def install(spec: Lane, venv: Path, log) -> None:
         subprocess.run([*uv(), "venv", "-q", "--python", sys.executable, str(venv)], check=True,
                        stdout=log, stderr=subprocess.STDOUT)
     cmd = [*uv(), "pip", "install", "-q", "--python", str(python), *project_requires(), *spec.requires]
-    links = os.environ.get("PIP_FIND_LINKS", "")
+    links = os.environ.get("PIP_FIND_LINKS", "") if spec.local_wheels else ""
     for link in links.split():
         if Path(link).is_dir():
             cmd += ["--find-links", link]
@@ -186,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("lanes", nargs="+", help="lane names, or 'matrix' / 'releases' for the sets")
     run.add_argument("--reports", default="reports/lanes", help="one folder per lane under this")
     run.add_argument("-n", "--workers", default="auto")
+    run.add_argument("--merge", metavar="DIR", help="merge the lanes just run into DIR/matrix.html "
+                                                    "(python -m rnnconf merge)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
     sub.add_parser("list", help="print the lanes of the matrix and of the releases")
     args = parser.parse_args(argv)
@@ -201,10 +220,22 @@ def main(argv: list[str] | None = None) -> int:
     except LaneError as exc:
         parser.error(str(exc))
     extra = [a for a in args.pytest_args if a != "--"]
-    worst = 0
+    worst, written, timings = 0, [], []
     for spec in specs:
         code = run_lane(spec, Path(args.reports), args.workers, extra)
         worst = max(worst, code)
+        lane_dir = Path(args.reports) / spec.folder
+        if (lane_dir / "shapes.json").is_file() and code != 3:
+            written.append(str(lane_dir / "shapes.json"))
+        record = json.loads((lane_dir / "lane.json").read_text())
+        timings.append(f"  {spec.name:24} install {record.get('install_s', '?'):>6} s   run "
+                       f"{record.get('run_s', '-'):>6} s   pytest exit {record.get('exit')}")
+    print("lanes:\n" + "\n".join(timings))
+    if args.merge and written:
+        from rnnconf.matrix import load, merge
+
+        for path in merge.write(Path(args.merge), load.load(written)):
+            print(f"merged {len(written)} lane(s): {path}")
     return worst
 
 

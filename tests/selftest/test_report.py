@@ -142,3 +142,64 @@ def test_a_collection_error_reaches_the_report(pytester, monkeypatch):
     html = (out / "shapes.html").read_text()
     assert re.search(r'class="banner bad">\s*<b>pytest exit status 2</b> \(interrupted\)', html)
     assert "test_cannot_import.py" in html and "error in collect" in html
+
+
+def test_an_option_a_release_lacks_is_not_applicable(pytester, monkeypatch):
+    """An LSTM whose constructor names no use_cudnn and refuses it (as Keras 3.0/3.1 did): its
+    use_cudnn cases are "not applicable in <module> <version>" -- skipped, counted and shown as
+    n/a, never failed -- while the same LSTM's other cases and GRU's use_cudnn cases run."""
+    shape = catalog.OPTION_SHAPES[0]
+    result, doc, html = _run(pytester, monkeypatch, "fixtures.broken.older_release_lstm", "--device", "cpu",
+                             "-k", f"test_use_cudnn_matches_oracle and ([LSTM- or [GRU-) and {shape.id}",
+                             files=("tests/test_cudnn.py",))
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    lstm = catalog_ids("tests/test_cudnn.py", "test_use_cudnn_matches_oracle", ["LSTM"], shapes=[shape],
+                       extra=("auto", "false"))
+    gru = catalog_ids("tests/test_cudnn.py", "test_use_cudnn_matches_oracle", ["GRU"], shapes=[shape],
+                      extra=("auto", "false"))
+    by_id = {c["nodeid"]: c for c in doc["cases"]}
+    assert set(by_id) == lstm | gru
+    said = (f"not applicable in fixtures.broken.older_release_lstm {keras_version()}: layers.LSTM() takes no argument "
+            "'use_cudnn' (it raised ValueError: Unrecognized keyword arguments passed to LSTM")
+    for nodeid in lstm:
+        case = by_id[nodeid]
+        assert case["outcome"] == "skipped" and case.get("not_applicable", "").startswith(said), case
+    assert all(by_id[n]["outcome"] == "passed" and "not_applicable" not in by_id[n] for n in gru)
+    assert doc["summary"]["not_applicable"] == len(lstm) and doc["summary"]["failed"] == 0
+    assert f"{len(lstm)} of the skipped are <b>not applicable</b>" in html
+
+
+def keras_version():
+    import importlib.metadata
+
+    return importlib.metadata.version("keras")
+
+
+def test_a_missing_layer_is_a_failure_not_not_applicable(pytester, monkeypatch):
+    """A module without GRU fails GRU's cases (a missing layer is a nonconformance, not an
+    option a release lacks)."""
+    result, doc, html = _run(pytester, monkeypatch, "fixtures.broken.missing_gru", "--device", "cpu",
+                             "-k", f"test_arity and [GRU- and {NB}")
+    assert result.ret == 1, result.stdout.str()[-2000:]
+    assert doc["summary"]["not_applicable"] == 0 and doc["summary"]["failed"] == 4
+    assert all("has no layers.GRU" in c["message"] for c in doc["cases"])
+
+
+def test_shards_cover_the_run_once_and_join_back(pytester, monkeypatch):
+    """--shard 1/2 and 2/2 run disjoint halves (every test of a case in one shard) that together
+    are the whole selection; python -m rnnconf merge-shards joins them into the unsharded run."""
+    from rnnconf.caseid import parse_case_id
+    from rnnconf.matrix import shards
+
+    select = ("-k", f"(test_arity or test_shapes) and {NB}", "--device", "cpu")
+    whole = _run(pytester, monkeypatch, "keras", *select)[1]
+    halves = [_run(pytester, monkeypatch, "keras", *select, "--shard", f"{i}/2")[1] for i in (1, 2)]
+    ids = [{c["nodeid"] for c in h["cases"]} for h in halves]
+    assert ids[0] and ids[1] and not ids[0] & ids[1]
+    assert ids[0] | ids[1] == {c["nodeid"] for c in whole["cases"]}
+    groups = [{parse_case_id(n).group for n in i} for i in ids]
+    assert not groups[0] & groups[1], "a case's tests were split over two shards"
+    assert [h["shard"] for h in halves] == [{"index": 1, "count": 2}, {"index": 2, "count": 2}]
+    joined = shards.join(halves)
+    assert "shard" not in joined and joined["summary"] == whole["summary"]
+    assert [c["nodeid"] for c in joined["cases"]] == [c["nodeid"] for c in whole["cases"]]
