@@ -91,6 +91,8 @@ class Backend:
     # the backend's tensors are NumPy arrays on the host (the numpy backend): a returned
     # np.ndarray is then a tensor on the CPU, not a host copy of one
     host_arrays: bool = False
+    # the backend's tensors say where they live (OpenVINO's do not: placement is not observable)
+    tensors_have_device: bool = True
     # run once when the implementation loads; returns what it set, for the report header
     prepare: Callable[[], str] = lambda: ""
 
@@ -163,7 +165,7 @@ BACKENDS: dict[str, Backend] = {
     "jax": Backend("jax", _jax_gpus, _jax_tf32_off, float64=_jax_float64, prepare=_jax_prepare),
     "torch": Backend("torch", _torch_gpus, _torch_tf32_off, indexed_device_names=False),
     "numpy": Backend("numpy", host_arrays=True),
-    "openvino": Backend("openvino"),
+    "openvino": Backend("openvino", tensors_have_device=False),
 }
 UNKNOWN_BACKEND = Backend("")
 
@@ -303,7 +305,9 @@ class Implementation:
     def save_and_load(self, layer: Any, feature_shape: tuple[int, ...], path: Any) -> Any:
         """Wrap the layer in a functional model, save it as a .keras file, load it back."""
         inp = self.module.Input(shape=(None, *feature_shape))
-        model = self.module.Model(inp, layer(inp))
+        # the model's outputs are the layer's returned tensors, flat: what is saved is the layer;
+        # nested functional outputs are a Model feature some releases lack (Keras 3.3 refuses them)
+        model = self.module.Model(inp, _flat(layer(inp)))
         model.save(str(path))
         saving = getattr(self.module, "saving", None)
         load_model = getattr(saving, "load_model", None) or self.module.models.load_model
@@ -401,6 +405,13 @@ class Returned:
         self.containers = containers
         self.dtypes = dtypes
         self.placements = placements
+
+
+def _flat(node: Any) -> Any:
+    """A layer's return as a flat list of tensors (a single tensor stays itself)."""
+    if not isinstance(node, (list, tuple)):
+        return node
+    return [leaf for child in node for leaf in (_flat(child) if isinstance(child, (list, tuple)) else [child])]
 
 
 def shape_tree(node: Any) -> Any:

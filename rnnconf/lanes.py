@@ -42,8 +42,6 @@ BACKEND_REQUIRES = {
     "numpy": ("scipy", f"jax=={JAX}", f"jaxlib=={JAX}"),  # Keras imports both on numpy
     "openvino": (f"openvino=={OPENVINO}", "scipy"),  # Keras imports scipy on openvino
 }
-# Backends that run inference only (Keras documents no training on them).
-INFERENCE_ONLY = ("numpy", "openvino")
 # The lanes `make matrix` runs: every backend Keras ships, tf-keras and the pre-release.
 MATRIX = ("keras-tensorflow", "keras-jax", "keras-torch", "keras-numpy", "keras-openvino",
           "tf_keras-tensorflow", "keras-nightly")

@@ -90,6 +90,11 @@ def message_of(report: Any) -> str:
                for line in lines if line.startswith("E ")]
     if not e_lines:
         return "\n".join(lines[-12:])
+    # Hypothesis prints the example after the exception: keep the exception, then the example's head
+    example = next((i for i, line in enumerate(e_lines)
+                    if line.startswith(("Falsifying example", "Failing explicit example"))), None)
+    if example:
+        return "\n".join(e_lines[:example][-8:] + e_lines[example:example + 4])
     if e_lines[0].startswith("a known nonconformance"):  # a verdict heads the text: keep it
         return "\n".join([e_lines[0], *e_lines[1:][-11:]])
     return "\n".join(e_lines[-12:])
