@@ -1,0 +1,48 @@
+"""Lane names: each form resolves to one environment's requirements, and a wrong name is a
+usage error that says what to pass (in-process; nothing is installed)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from rnnconf import lanes
+
+
+def test_every_matrix_and_release_lane_resolves():
+    for name in (*lanes.MATRIX, *lanes.RELEASES):
+        spec = lanes.lane(name)
+        assert spec.impl in ("keras", "tf_keras") and spec.requires, name
+
+
+def test_a_release_overrides_what_tensorflow_asks_for():
+    spec = lanes.lane("keras@3.4.1")
+    assert spec.backend == "tensorflow" and "keras==3.4.1" in spec.requires
+    assert spec.overrides == ("keras==3.4.1",)
+    assert lanes.lane("keras@3.4.1/jax").backend == "jax"
+
+
+def test_the_pre_release_takes_the_place_of_keras():
+    spec = lanes.lane("keras-nightly")
+    assert "keras-nightly" in spec.requires and spec.excludes == ("keras",)
+
+
+def test_a_gpu_lane_swaps_the_cpu_build_for_the_cuda_build():
+    spec = lanes.lane("keras-jax+gpu")
+    assert "jax[cuda13]==" + lanes.JAX in spec.requires and not any(r.startswith("jaxlib") for r in spec.requires)
+    assert not lanes.lane("keras-torch+gpu").local_wheels  # PyPI's torch is the CUDA build
+    with pytest.raises(lanes.LaneError, match="GPU builds exist for keras on"):
+        lanes.lane("tf_keras-tensorflow+gpu")
+
+
+@pytest.mark.parametrize("name", ["keras-mxnet", "keras@2.15.0", "tf-keras", "jax"])
+def test_an_unknown_lane_says_what_to_pass(name):
+    with pytest.raises(lanes.LaneError, match="keras"):
+        lanes.lane(name)
+
+
+def test_the_command_line_refuses_an_unknown_lane():
+    done = subprocess.run([sys.executable, "-m", "rnnconf.lanes", "run", "keras-mxnet"],
+                          capture_output=True, text=True, cwd=lanes.ROOT)
+    assert done.returncode == 2
+    assert "unknown backend 'mxnet'" in done.stderr and "Keras ships" in done.stderr
