@@ -45,12 +45,14 @@ BACKEND_REQUIRES = {
 # The lanes `make matrix` runs: every backend Keras ships, tf-keras and the pre-release.
 MATRIX = ("keras-tensorflow", "keras-jax", "keras-torch", "keras-numpy", "keras-openvino",
           "tf_keras-tensorflow", "keras-nightly")
-# The releases `make releases` runs: the last patch of every Keras 3 minor, the pre-release,
-# and every tf-keras minor from 2.15.
+# The releases `make releases` runs: the last patch of every Keras 3 minor (the latest is the
+# matrix's keras-tensorflow lane), the pre-release, and every tf-keras minor from 2.15 (the
+# latest is tf_keras-tensorflow), all on TensorFlow.
 RELEASES = tuple(f"keras@{v}" for v in (
     "3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.9.2",
-    "3.10.0", "3.11.3", "3.12.4", "3.13.2", "3.14.1", "3.15.1")) + ("keras-nightly",) + tuple(
-    f"tf-keras@{v}" for v in ("2.15.1", "2.16.0", "2.17.0", "2.18.0", "2.19.0", "2.20.1", "2.21.0"))
+    "3.10.0", "3.11.3", "3.12.4", "3.13.2", "3.14.1")) + ("keras-tensorflow", "keras-nightly") + tuple(
+    f"tf-keras@{v}" for v in ("2.15.1", "2.16.0", "2.17.0", "2.18.0", "2.19.0", "2.20.1")) + (
+    "tf_keras-tensorflow",)
 
 
 @dataclasses.dataclass(frozen=True)
