@@ -63,14 +63,16 @@ def _head(a: np.ndarray) -> str:
 
 
 def assert_matches_oracle(got: dict[str, np.ndarray], expected: dict[str, np.ndarray], context: str,
-                          *, rtol: float, atol: float) -> float:
-    """Every returned role against the oracle's; returns the worst |diff| over them."""
+                          *, rtol: float, atol: float, against: str = "the NumPy oracle") -> float:
+    """Every returned role against the oracle's (or another reference's, named by ``against``);
+    returns the worst |diff| over them, and fails naming every role that differs."""
     __tracebackhide__ = True
     worst = 0.0
     problems = []
     for role, value in got.items():
         try:
-            worst = max(worst, assert_close(value, expected[role], role, context, rtol=rtol, atol=atol))
+            worst = max(worst, assert_close(value, expected[role], role, context, rtol=rtol, atol=atol,
+                                            against=against))
         except AssertionError as exc:
             problems.append(str(exc))
     if problems:
