@@ -195,6 +195,30 @@ def run_lane(spec: Lane, reports: Path, workers: str, extra: list[str]) -> int:
     return code
 
 
+def results_table(reports: Path, names: list[str]) -> str:
+    """One row per lane: what was installed, what ran and how it ended, and how long it took."""
+    known = [lane(n).folder for n in (*MATRIX, *RELEASES)]
+    folders = [reports / lane(n).folder for n in names] if names else sorted(
+        (p.parent for p in reports.glob("*/lane.json")),
+        key=lambda f: (known.index(f.name) if f.name in known else len(known), f.name))
+    rows = ["| lane | installed | CPU cases run | passed | known failures | n/a | failed | run (s) | pytest exit |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for folder in folders:
+        record = json.loads((folder / "lane.json").read_text())
+        doc_path = folder / "shapes.json"
+        if not doc_path.is_file():
+            rows.append(f"| {record['lane']} | – | – | – | – | – | – | – | {record.get('status')} |")
+            continue
+        doc = json.loads(doc_path.read_text())
+        ran = sum(1 for c in doc["cases"] if c["outcome"] != "skipped")
+        summary = doc["summary"]
+        bad = sum(summary.get(k, 0) for k in ("failed", "error", "crashed", "xpassed"))
+        installed = ", ".join(f"{k} {v}" for k, v in record.get("installed", {}).items() if k != "numpy")
+        rows.append(f"| {record['lane']} | {installed} | {ran:,} | {summary['passed']:,} | {summary['xfailed']} | "
+                    f"{summary.get('not_applicable', 0)} | {bad} | {record.get('run_s', '–')} | {record.get('exit')} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnnconf.lanes", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,10 +231,16 @@ def main(argv: list[str] | None = None) -> int:
                                                     "(python -m rnnconf merge)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
     sub.add_parser("list", help="print the lanes of the matrix and of the releases")
+    table = sub.add_parser("table", help="a Markdown table of the lanes' results and times")
+    table.add_argument("lanes", nargs="*", help="lane names (default: every folder under --reports)")
+    table.add_argument("--reports", default="reports/lanes")
     args = parser.parse_args(argv)
     if args.command == "list":
         print("matrix:  ", " ".join(MATRIX))
         print("releases:", " ".join(RELEASES))
+        return 0
+    if args.command == "table":
+        print(results_table(Path(args.reports), args.lanes))
         return 0
     names: list[str] = []
     for name in args.lanes:
