@@ -256,3 +256,16 @@ def views(entry: Entry, shape: Shape, return_sequences: bool,
 def cell_state_pairs(roles: dict[str, np.ndarray]) -> list[tuple[str, str]]:
     """(c role, h role) for every LSTM-style cell state returned."""
     return [(r, r[:-1] + "h") for r in roles if r == "c" or r.endswith(".c")]
+
+
+def nest_like_states(entry: Entry, shape: Shape, flat: list, convert: Any = lambda a: a) -> list:
+    """Arrange flat states (documented order) like the returned states: the contract's state
+    subtree, each leaf passed through ``convert`` (a backend tensor for initial_state)."""
+    skip = 2 if entry.bidirectional and entry.merge_mode is None else 1
+    tree = expected_tree(entry, shape, True, True)[skip:]
+    it = iter(flat)
+
+    def fill(node: Any) -> Any:
+        return [fill(n) for n in node] if isinstance(node, list) else convert(next(it))
+
+    return fill(tree)
