@@ -316,7 +316,7 @@ CAUGHT += [
     caught(
         "accepts_strides_with_dilation", "test_validation (a ruled-out argument is refused)",
         (VALIDATION,),
-        "ConvLSTM",
+        "test_ruled_out_argument_raises_value_error_naming_it and ConvLSTM",
         failed={r"strides_with_dilation_ConvLSTM2D .*: no error -- the configuration was accepted":
                 _rules("strides_with_dilation_ConvLSTM2D")},
         passed=_rules("strides_with_dilation_ConvLSTM1D", "input_4d_ConvLSTM2D"),
@@ -324,7 +324,7 @@ CAUGHT += [
     caught(
         "validation_raises_type_error", "test_validation (the refusal is a ValueError)",
         (VALIDATION,),
-        "use_cudnn",
+        "test_ruled_out_argument_raises_value_error_naming_it and use_cudnn",
         failed={r"use_cudnn_invalid_GRU .*: raised TypeError instead of ValueError":
                 _rules("use_cudnn_invalid_GRU")},
         passed=_rules("use_cudnn_invalid_LSTM"),
@@ -332,7 +332,7 @@ CAUGHT += [
     caught(
         "validation_message_unnamed", "test_validation (the ValueError names the argument)",
         (VALIDATION,),
-        "units_zero",
+        "test_ruled_out_argument_raises_value_error_naming_it and units_zero",
         failed={r"units_zero_LSTM .*: the ValueError does not name the argument": _rules("units_zero_LSTM")},
         passed=_rules("units_zero_SimpleRNN", "units_zero_GRU"),
     ),
