@@ -299,8 +299,21 @@ class Implementation:
     def compute_output_shape(self, layer: Any, input_shape: tuple[int, ...]) -> Any:
         return shape_tree(layer.compute_output_shape(input_shape))
 
-    def reset_state(self, layer: Any) -> None:
-        layer.reset_state()
+    def reset_state(self, layer: Any, states: Any = None) -> None:
+        """``reset_state()``; with ``states``, ``reset_state(states=...)`` as the RNN docstring
+        documents ("You can specify the initial state of RNN layers numerically")."""
+        if states is None:
+            layer.reset_state()
+        else:
+            layer.reset_state(states=states)
+
+    def state_values(self, layer: Any) -> list[np.ndarray]:
+        """A stateful layer's current states (``layer.states``), flat, as NumPy arrays."""
+        def walk(node: Any) -> list:
+            if isinstance(node, (list, tuple)):
+                return [leaf for n in node for leaf in walk(n)]
+            return [self.to_numpy(getattr(node, "value", node))]
+        return walk(layer.states)
 
     def save_and_load(self, layer: Any, feature_shape: tuple[int, ...], path: Any) -> Any:
         """Wrap the layer in a functional model, save it as a .keras file, load it back."""
@@ -380,9 +393,12 @@ class Keras2(Implementation):
 
         return tf.convert_to_tensor(x)
 
-    def reset_state(self, layer: Any) -> None:
+    def reset_state(self, layer: Any, states: Any = None) -> None:
         method = getattr(layer, "reset_state", None) or getattr(layer, "reset_states")
-        method()
+        if states is None:
+            method()
+        else:  # tf-keras names the argument on reset_states
+            getattr(layer, "reset_states")(states=states)
 
     def global_state(self) -> tuple[str, str]:
         mp = self.module.mixed_precision

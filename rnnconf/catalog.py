@@ -12,7 +12,18 @@ import dataclasses
 from typing import Any, Callable
 
 # kind of a cell: "simple" | "lstm" | "gru"; the number of states each cell carries.
-STATES_PER_CELL = {"simple": 1, "lstm": 2, "gru": 1}
+STATES_PER_CELL = {"simple": 1, "lstm": 2, "gru": 1, "proj": 1, "two": 2, "nested": 3, "init": 1,
+                   "plain": 1}
+# User-defined cells (rnnconf/cells.py): how their states nest, as (role, units offset) leaves
+# in tuples, the units offset of their output, and the state their output is (None: none is).
+CUSTOM_KINDS = ("proj", "two", "nested", "init", "plain")
+STATE_TREES = {
+    "simple": (("h", 0),), "gru": (("h", 0),), "lstm": (("h", 0), ("c", 0)),
+    "proj": (("h", 0),), "two": (("s1", 0), ("s2", 2)), "nested": (("h", 0), (("a", 1), ("b", 2))),
+    "init": (("h", 0),), "plain": (("h", 0),),
+}
+OUTPUT_OFFSET = {"proj": 1}
+OUTPUT_STATE = {"proj": None, "two": "s1"}  # the rest: the output is the state "h"
 CELL_CLASS = {"simple": "SimpleRNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}
 LAYER_CLASS = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 MERGE_MODES = ("concat", "sum", "ave", "mul", None)
@@ -57,6 +68,30 @@ class Cell:
     def states(self) -> int:
         return STATES_PER_CELL[self.kind]
 
+    @property
+    def custom(self) -> bool:
+        return self.kind in CUSTOM_KINDS
+
+    @property
+    def state_tree(self) -> tuple:
+        """How the cell's states nest: (role, units offset) leaves in tuples."""
+        return STATE_TREES[self.kind]
+
+    def state_leaves(self) -> list[tuple[str, int]]:
+        """(role, units offset) of every state, flat, in order."""
+        def walk(node):
+            return [node] if isinstance(node[0], str) else [leaf for n in node for leaf in walk(n)]
+        return [leaf for node in self.state_tree for leaf in walk(node)]
+
+    @property
+    def output_offset(self) -> int:
+        return OUTPUT_OFFSET.get(self.kind, 0)
+
+    @property
+    def output_state(self) -> str | None:
+        """The state role the cell's output is (its last step is that state), or None."""
+        return OUTPUT_STATE.get(self.kind, "h")
+
     def options(self) -> dict[str, Any]:
         return {"reset_after": self.reset_after} if self.kind == "gru" else {}
 
@@ -71,7 +106,8 @@ class Entry:
     - ``"rnn"``: ``RNN(<Cell>(units))``,
     - ``"stacked"``: ``RNN([cell_1, cell_2, ...])``: one state entry per cell, nested for LSTM,
     - ``"bidirectional"``: ``Bidirectional(<Layer>(units), merge_mode=...)``,
-    - ``"conv"``: ``ConvLSTM{rank}D(filters=units, kernel_size, padding, strides, dilation_rate)``.
+    - ``"conv"``: ``ConvLSTM{rank}D(filters=units, kernel_size, padding, strides, dilation_rate)``,
+    - ``"custom"``: ``RNN(<user-defined cell>(units))`` (the suite's own cells, rnnconf/cells.py).
     """
 
     id: str
@@ -94,6 +130,8 @@ class Entry:
             return ("RNN",) + tuple(dict.fromkeys(CELL_CLASS[c.kind] for c in self.cells))
         if self.form == "bidirectional":
             return ("Bidirectional", LAYER_CLASS[self.cells[0].kind])
+        if self.form == "custom":
+            return ("RNN", "Layer")
         return (f"ConvLSTM{self.conv_rank}D",)
 
     # ---- shapes ---------------------------------------------------------------------------
@@ -127,6 +165,19 @@ class Entry:
     def cell_units(self, shape: Shape) -> list[int]:
         return [shape.units + c.units_offset for c in self.cells]
 
+    def output_units(self, shape: Shape) -> int:
+        """The last cell's output size (a user-defined cell's may differ from its state's)."""
+        return self.cell_units(shape)[-1] + self.cells[-1].output_offset
+
+    def state_sizes(self, shape: Shape) -> list[int]:
+        """The size of every state, flat, in the documented order (forward then backward)."""
+        sizes = [u + off for c, u in zip(self.cells, self.cell_units(shape)) for _, off in c.state_leaves()]
+        return sizes * 2 if self.bidirectional else sizes
+
+    @property
+    def custom(self) -> bool:
+        return self.form == "custom"
+
     @property
     def bidirectional(self) -> bool:
         return self.form == "bidirectional"
@@ -148,6 +199,8 @@ class Entry:
             return ("RNN",)
         if self.form == "bidirectional":
             return (LAYER_CLASS[self.cells[0].kind],)
+        if self.form == "custom":
+            return ("RNN",)
         return (f"ConvLSTM{self.conv_rank}D",)
 
     # ---- building -------------------------------------------------------------------------
@@ -177,6 +230,12 @@ class Entry:
             # The wrapper is a layer with its own dtype policy: give it the same one.
             wrapper = {"dtype": options["dtype"]} if "dtype" in options else {}
             return get("Bidirectional")(inner, merge_mode=self.merge_mode, **wrapper)
+        if self.form == "custom":
+            from rnnconf.cells import cell_class
+
+            per_cell = {"dtype": options["dtype"]} if "dtype" in options else {}
+            cell = cell_class(get, self.cells[0].kind)(units + self.cells[0].units_offset, **per_cell)
+            return get("RNN")(cell, **flags, **options)
         # recurrent_activation is named: Keras 3 defaults to sigmoid, Keras 2 to hard_sigmoid (a
         # documented difference of defaults, not a bug); the oracle computes the sigmoid.
         return get(f"ConvLSTM{self.conv_rank}D")(
@@ -203,6 +262,21 @@ def _entries() -> tuple[Entry, ...]:
             out.append(Entry(f"Bi_{name}_{mode or 'None'}",
                              f"Bidirectional({name}(units), merge_mode={mode!r})",
                              "bidirectional", (Cell(kind),), merge_mode=mode))
+    # User-defined cells (rnnconf/cells.py), each through RNN: paths the built-in cells never take
+    # (an output of units + 1 over a state of units; state_size [u, u + 2]; [u, [u + 1, u + 2]];
+    # a get_initial_state of 0.5; a plain int state_size without output_size).
+    out += [
+        Entry("Custom_ProjCell", "RNN(ProjectedOutputCell(units))",
+              "custom", (Cell("proj"),)),
+        Entry("Custom_TwoStateCell", "RNN(TwoStateCell(units))", "custom",
+              (Cell("two"),)),
+        Entry("Custom_NestedCell", "RNN(NestedStateCell(units))",
+              "custom", (Cell("nested"),)),
+        Entry("Custom_InitCell", "RNN(InitialStateCell(units))", "custom",
+              (Cell("init"),)),
+        Entry("Custom_PlainCell", "RNN(PlainIntStateCell(units))",
+              "custom", (Cell("plain"),)),
+    ]
     # One ConvLSTM per rank, between them "same" and "valid" padding, strides and dilation
     # (Keras rejects strides > 1 together with dilation > 1).
     out += [

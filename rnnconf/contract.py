@@ -57,9 +57,13 @@ def expected_tree(entry: Entry, shape: Shape, return_sequences: bool, return_sta
             return Leaf(role, (batch, steps, *spatial, u))
         return Leaf(role, (batch, *spatial, u))
 
-    def cell_states(cell, u: int, prefix: str) -> list[Leaf]:
-        names = ("h", "c")[: cell.states]
-        return [state(prefix + n, u) for n in names]
+    def cell_states(cell, u: int, prefix: str) -> list:
+        """The cell's states as they nest (a user-defined cell's nested state_size nests them)."""
+        def walk(node):
+            if isinstance(node[0], str):
+                return state(prefix + node[0], u + node[1])
+            return [walk(n) for n in node]
+        return [walk(n) for n in cell.state_tree]
 
     if entry.bidirectional:
         u = units[0]
@@ -72,7 +76,7 @@ def expected_tree(entry: Entry, shape: Shape, return_sequences: bool, return_sta
             return outs[0] if len(outs) == 1 else outs
         return outs + cell_states(cell, u, "forward.") + cell_states(cell, u, "backward.")
 
-    out = output("output", units[-1])
+    out = output("output", entry.output_units(shape))
     if not return_state:
         return out
     if entry.form == "stacked":
@@ -175,8 +179,12 @@ def merge(mode: str, forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown merge_mode {mode!r}")
 
 
-def _last_hidden_role(entry: Entry) -> str:
-    return f"cell{len(entry.cells) - 1}.h" if entry.form == "stacked" else "h"
+def _last_hidden_role(entry: Entry) -> str | None:
+    """The state the output's last step is: the last cell's ``h``; a user-defined cell's own
+    choice (its first state, or None for a cell whose output is not a state)."""
+    if entry.form == "stacked":
+        return f"cell{len(entry.cells) - 1}.h"
+    return entry.cells[0].output_state
 
 
 def last_step_identities(entry: Entry, shape: Shape, return_sequences: bool,
@@ -191,8 +199,10 @@ def last_step_identities(entry: Entry, shape: Shape, return_sequences: bool,
     t_first = (slice(None), 0) if return_sequences else (slice(None),)
     where = "output[:, -1]" if return_sequences else "output"
     if not entry.bidirectional:
-        return [(f"{where} == {_last_hidden_role(entry)}", roles["output"][t_last],
-                 roles[_last_hidden_role(entry)])]
+        role = _last_hidden_role(entry)
+        if role is None:  # documented: the output is the cell's output, which no state is
+            return []
+        return [(f"{where} == {role}", roles["output"][t_last], roles[role])]
     u = shape.units
     fw_h, bw_h = roles["forward.h"], roles["backward.h"]
     if entry.merge_mode is None:
@@ -246,3 +256,16 @@ def views(entry: Entry, shape: Shape, return_sequences: bool,
 def cell_state_pairs(roles: dict[str, np.ndarray]) -> list[tuple[str, str]]:
     """(c role, h role) for every LSTM-style cell state returned."""
     return [(r, r[:-1] + "h") for r in roles if r == "c" or r.endswith(".c")]
+
+
+def nest_like_states(entry: Entry, shape: Shape, flat: list, convert: Any = lambda a: a) -> list:
+    """Arrange flat states (documented order) like the returned states: the contract's state
+    subtree, each leaf passed through ``convert`` (a backend tensor for initial_state)."""
+    skip = 2 if entry.bidirectional and entry.merge_mode is None else 1
+    tree = expected_tree(entry, shape, True, True)[skip:]
+    it = iter(flat)
+
+    def fill(node: Any) -> Any:
+        return [fill(n) for n in node] if isinstance(node, list) else convert(next(it))
+
+    return fill(tree)

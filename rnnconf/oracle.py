@@ -36,6 +36,21 @@ import numpy as np
 
 _GATES = {"simple": 1, "lstm": 4, "gru": 3}
 
+# The suite's user-defined cells (rnnconf/cells.py documents them; these are their twins, written
+# from the same equations): weight shapes in creation order, as functions of (input_dim, units).
+CUSTOM_WEIGHTS = {
+    "proj": lambda f, u: [(f, u), (u, u), (u,), (u, u + 1)],
+    "two": lambda f, u: [(f, u), (u, u), (u + 2, u), (f, u + 2), (u + 2, u + 2), (u, u + 2)],
+    "nested": lambda f, u: [(f, u), (u, u), (u + 1, u), (f, u + 1), (u + 1, u + 1), (f, u + 2),
+                            (u + 2, u + 2), (u, u + 2)],
+    "init": lambda f, u: [(f, u), (u, u), (u,)],
+    "plain": lambda f, u: [(f, u), (u, u)],
+}
+# Flat state sizes as offsets from units; the output's offset; the default initial state's value.
+CUSTOM_STATES = {"proj": (0,), "two": (0, 2), "nested": (0, 1, 2), "init": (0,), "plain": (0,)}
+CUSTOM_OUTPUT_OFFSET = {"proj": 1}
+CUSTOM_INITIAL_VALUE = {"init": 0.5}
+
 
 @dataclasses.dataclass(frozen=True)
 class CellSpec:
@@ -45,8 +60,22 @@ class CellSpec:
     use_bias: bool = True
 
     def __post_init__(self):
-        if self.kind not in _GATES:
+        if self.kind not in _GATES and self.kind not in CUSTOM_WEIGHTS:
             raise ValueError(f"unknown cell kind {self.kind!r}")
+
+    @property
+    def custom(self) -> bool:
+        return self.kind in CUSTOM_WEIGHTS
+
+    @property
+    def state_sizes(self) -> list[int]:
+        if self.custom:
+            return [self.units + off for off in CUSTOM_STATES[self.kind]]
+        return [self.units] * (2 if self.kind == "lstm" else 1)
+
+    @property
+    def output_units(self) -> int:
+        return self.units + CUSTOM_OUTPUT_OFFSET.get(self.kind, 0)
 
 
 @dataclasses.dataclass
@@ -65,6 +94,8 @@ class BiResult:
 
 
 def weight_shapes(spec: CellSpec, input_dim: int) -> list[tuple[int, ...]]:
+    if spec.custom:
+        return CUSTOM_WEIGHTS[spec.kind](input_dim, spec.units)
     g, u = _GATES[spec.kind], spec.units
     shapes = [(input_dim, g * u), (u, g * u)]
     if spec.use_bias:
@@ -74,7 +105,7 @@ def weight_shapes(spec: CellSpec, input_dim: int) -> list[tuple[int, ...]]:
 
 
 def state_count(spec: CellSpec) -> int:
-    return 2 if spec.kind == "lstm" else 1
+    return len(spec.state_sizes)
 
 
 def random_weights(specs: list[CellSpec], input_dim: int, rng: np.random.Generator,
@@ -83,7 +114,7 @@ def random_weights(specs: list[CellSpec], input_dim: int, rng: np.random.Generat
     for spec in _as_list(specs):
         for shape in weight_shapes(spec, dim):
             out.append(rng.uniform(-scale, scale, size=shape).astype(np.float32))
-        dim = spec.units
+        dim = spec.output_units
     return out
 
 
@@ -108,20 +139,41 @@ def _split_weights(specs, weights, input_dim):
             raise ValueError(f"weights for {spec} should have shapes {shapes}, "
                              f"got {[w.shape for w in chunk]}")
         pos += len(shapes)
+        dim = spec.output_units
+        if spec.custom:
+            cells.append(tuple(chunk))
+            continue
         W, U = chunk[0], chunk[1]
         if spec.use_bias:
             b = chunk[2]
         else:  # a zero bias of the shape use_bias=True would have
             b = np.zeros(weight_shapes(dataclasses.replace(spec, use_bias=True), dim)[2])
         cells.append((W, U, b))
-        dim = spec.units
     if pos != len(weights):
         raise ValueError(f"{len(weights) - pos} unused weight arrays")
     return cells
 
 
+def _custom_step(kind, w, x, states):
+    """One step of a user-defined cell (rnnconf/cells.py): (output, new flat states)."""
+    if kind in ("proj", "init", "plain"):
+        h = np.tanh(x @ w[0] + states[0] @ w[1] + (w[2] if kind != "plain" else 0.0))
+        return (h @ w[3] if kind == "proj" else h), [h]
+    if kind == "two":
+        s1 = np.tanh(x @ w[0] + states[0] @ w[1] + states[1] @ w[2])
+        s2 = np.tanh(x @ w[3] + states[1] @ w[4] + s1 @ w[5])
+        return s1, [s1, s2]
+    h, a, b = states  # nested: h, [a, b]
+    nh = np.tanh(x @ w[0] + h @ w[1] + a @ w[2])
+    na = np.tanh(x @ w[3] + a @ w[4])
+    nb = np.tanh(x @ w[5] + b @ w[6] + nh @ w[7])
+    return nh, [nh, na, nb]
+
+
 def _cell_step(spec, wub, x, states):
     """One time step of one cell: returns (output, new_states)."""
+    if spec.custom:
+        return _custom_step(spec.kind, wub, x, states)
     W, U, b = wub
     u = spec.units
     if spec.kind == "simple":
@@ -163,8 +215,9 @@ def rnn(specs: list[CellSpec], weights: list[np.ndarray], x, *, initial_state=No
 
     # Per-cell state lists, from the flat initial_state (or zeros).
     n_states = [state_count(s) for s in specs]
-    if initial_state is None:
-        flat = [np.zeros((B, s.units)) for s, n in zip(specs, n_states) for _ in range(n)]
+    if initial_state is None:  # zeros, or what a user-defined cell's get_initial_state gives
+        flat = [np.full((B, size), CUSTOM_INITIAL_VALUE.get(s.kind, 0.0))
+                for s in specs for size in s.state_sizes]
     else:
         flat = [np.asarray(s, np.float64) for s in initial_state]
         if len(flat) != sum(n_states):
@@ -180,7 +233,7 @@ def rnn(specs: list[CellSpec], weights: list[np.ndarray], x, *, initial_state=No
     if go_backwards:
         x, mask = x[:, ::-1], mask[:, ::-1]
 
-    U_last = specs[-1].units
+    U_last = specs[-1].output_units
     prev_out = np.zeros((B, U_last))  # repeated at masked steps
     seq = np.zeros((B, T, U_last))
     for t in range(T):

@@ -99,9 +99,9 @@ def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.
     res = oracle.rnn(specs, weights, x, initial_state=initial_state, mask=mask,
                      go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask)
     roles = {"output": res.sequence if return_sequences else res.last_output}
-    for i, states in enumerate(res.states):
+    for i, (cell, states) in enumerate(zip(entry.cells, res.states)):
         prefix = f"cell{i}." if entry.form == "stacked" else ""
-        for name, value in zip(("h", "c"), states):
+        for (name, _), value in zip(cell.state_leaves(), states):
             roles[prefix + name] = value
     return roles
 
@@ -114,9 +114,7 @@ def forward_half(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.nd
 def initial_state_arrays(entry: Entry, shape: Shape, seed: int) -> list[np.ndarray]:
     """Seeded initial states in the documented order (cells in order; forward then backward)."""
     rng = np.random.default_rng(seed)
-    sizes = [u for c, u in zip(entry.cells, entry.cell_units(shape)) for _ in range(c.states)]
-    if entry.bidirectional:
-        sizes = sizes * 2
+    sizes = entry.state_sizes(shape)
     spatial = entry.spatial_out()
     return [rng.uniform(-1, 1, size=(shape.batch, *spatial, u)).astype(np.float32) for u in sizes]
 

@@ -22,6 +22,10 @@ def _roles(run, return_sequences, return_state):
 def test_last_step_is_final_state(run, entry, return_sequences, shape, device):
     roles = _roles(run, return_sequences, True)
     pairs = contract.last_step_identities(entry, shape, return_sequences, roles)
+    if not pairs and entry.custom:
+        pytest.skip(f"{entry.label}'s output is not one of its states (output_size != state_size): the "
+                    "documented rule is that the last output is the sequence's last step "
+                    "(test_flag_combinations_agree) and the state is the cell's new state (test_values)")
     if not pairs:
         pytest.skip(f"merge_mode={entry.merge_mode!r} with return_sequences=True mixes both halves at "
                     "every step: no state identity exists (test_values checks these numbers)")

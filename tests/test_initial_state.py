@@ -11,13 +11,7 @@ from rnnconf.checks import check_against_oracle
 
 def nest_like_states(entry, shape, flat, to_tensor):
     """Arrange flat initial states like the returned states (the contract's state subtree)."""
-    tree = contract.expected_tree(entry, shape, True, True)[(2 if entry.bidirectional and entry.merge_mode is None else 1):]
-    it = iter(flat)
-
-    def fill(node):
-        return [fill(n) for n in node] if isinstance(node, list) else to_tensor(next(it))
-
-    return fill(tree)
+    return contract.nest_like_states(entry, shape, flat, to_tensor)
 
 
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)

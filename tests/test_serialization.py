@@ -1,5 +1,7 @@
 """Serialization keeps what a layer returns: get_config/from_config and a .keras save/load keep
-the flags and, with the same weights, the values (bit for bit: the same code runs)."""
+the flags and, with the same weights, the values (bit for bit: the same code runs). A
+user-defined cell is registered as serializable (rnnconf/cells.py), as Keras documents for
+custom objects, so both round trips rebuild it."""
 
 import pytest
 
@@ -33,7 +35,7 @@ def test_config_round_trip(run, entry, return_sequences, return_state, shape, de
 
 
 @pytest.mark.entries(lambda e: e.id in ("SimpleRNN", "LSTM", "GRU_reset_before", "RNN_LSTMCell_GRUCell",
-                                        "Bi_LSTM_concat", "Bi_GRU_None", "ConvLSTM1D"))
+                                        "Bi_LSTM_concat", "Bi_GRU_None", "ConvLSTM1D") or e.custom)
 @pytest.mark.shapes(catalog.NOTEBOOK_SHAPE)
 def test_keras_file_round_trip(run, entry, return_sequences, return_state, shape, device, tmp_path):
     layer = run.layer(return_sequences, return_state)

@@ -2,11 +2,13 @@
 sequence equal one call on the whole (checked against the oracle); reset_state() starts over.
 Each test builds its own layer, so no other call has touched its states."""
 
+import numpy as np
 import pytest
 
 from rnnconf import catalog, contract, reference
 from rnnconf.asserts import assert_identical, assert_matches_oracle
 from rnnconf.checks import roles_in
+from rnnconf.runner import seed_for
 
 UNIDIRECTIONAL = lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional  # noqa: E731
 
@@ -35,11 +37,12 @@ def test_stateful_halves_equal_whole(make_run, entry, return_sequences, return_s
                      reference.tolerance_text("float32"))
 
 
-@pytest.mark.entries(UNIDIRECTIONAL)
+@pytest.mark.entries(lambda e: UNIDIRECTIONAL(e) and e.cells[0].kind != "init")
 @pytest.mark.shapes("options")
 def test_reset_state_starts_over(make_run, entry, return_sequences, return_state, shape, device):
     """After two calls have moved the states, reset_state() makes the next call return what the
-    first call of a new layer returned (the states are zeros again)."""
+    first call of a new layer returned (the states are zeros again). Not for a cell whose
+    get_initial_state is not zeros: reset_state() zeroes (test_reset_state_zeroes_states)."""
     run = make_run(stateful=True)
     layer = run.new_layer(return_sequences, return_state)
     call = _caller(run, layer)
@@ -51,6 +54,44 @@ def test_reset_state_starts_over(make_run, entry, return_sequences, return_state
     context = run.describe(return_sequences, return_state)
     for a, b in zip(contract.flatten(first), contract.flatten(again)):
         assert_identical(a, b, "first call after reset_state() == first call", context)
+
+
+@pytest.mark.entries(UNIDIRECTIONAL)
+@pytest.mark.shapes("options")
+def test_reset_state_zeroes_states(make_run, entry, shape, device):
+    """After a call has moved them, reset_state() sets every state to zeros (the layer's
+    ``states``, read directly; for a cell whose get_initial_state is not zeros too)."""
+    run = make_run(stateful=True)
+    layer = run.new_layer(False, True)
+    _caller(run, layer)(run.x)
+    run.impl.reset_state(layer)
+    states = run.impl.state_values(layer)
+    nonzero = {i: float(np.max(np.abs(s))) for i, s in enumerate(states) if np.any(s != 0)}
+    assert states and not nonzero, (
+        f"after reset_state() the states are not zeros for {run.describe(False, True)}: "
+        f"{len(nonzero)} of {len(states)} states hold values (state index: max |value|) {nonzero}")
+
+
+@pytest.mark.entries(UNIDIRECTIONAL)
+@pytest.mark.shapes("options")
+def test_reset_state_sets_given_states(make_run, entry, shape, device, record):
+    """The RNN docstring: "You can specify the initial state of RNN layers numerically by calling
+    reset_state() with the keyword argument states" (a NumPy array or a list of them). After a
+    call has moved the states, reset_state(states=<seeded arrays>) and a call on the input must
+    equal the oracle started from those states."""
+    run = make_run(stateful=True)
+    layer = run.new_layer(True, True)
+    call = _caller(run, layer)
+    call(run.x)
+    flat = reference.initial_state_arrays(entry, shape, seed_for("reset_state", entry.id, shape.id))
+    context = run.describe(True, True) + ", after reset_state(states=<seeded arrays>)"
+    with run.impl.device(device):
+        run.impl.reset_state(layer, states=contract.nest_like_states(entry, shape, flat))
+    roles = roles_in(run, call(run.x), True, True, ", after reset_state(states=...),")
+    expected = reference.expected_roles(entry, shape, run.weights, run.x, return_sequences=True,
+                                        initial_state=flat)
+    record.deviation(assert_matches_oracle(roles, expected, context, **reference.tolerance("float32")),
+                     reference.tolerance_text("float32"))
 
 
 @pytest.mark.entries(lambda e: e.bidirectional)

@@ -304,6 +304,41 @@ CAUGHT += [
 ]
 
 
+VALIDATION = "tests/test_validation.py"
+
+
+def _rules(*rules: str) -> set[str]:
+    return {case_id(VALIDATION, "test_ruled_out_argument_raises_value_error_naming_it", device="cpu",
+                    extra=(r,)) for r in rules}
+
+
+CAUGHT += [
+    caught(
+        "accepts_strides_with_dilation", "test_validation (a ruled-out argument is refused)",
+        (VALIDATION,),
+        "test_ruled_out_argument_raises_value_error_naming_it and ConvLSTM",
+        failed={r"strides_with_dilation_ConvLSTM2D .*: no error -- the configuration was accepted":
+                _rules("strides_with_dilation_ConvLSTM2D")},
+        passed=_rules("strides_with_dilation_ConvLSTM1D", "input_4d_ConvLSTM2D"),
+    ),
+    caught(
+        "validation_raises_type_error", "test_validation (the refusal is a ValueError)",
+        (VALIDATION,),
+        "test_ruled_out_argument_raises_value_error_naming_it and use_cudnn",
+        failed={r"use_cudnn_invalid_GRU .*: raised TypeError instead of ValueError":
+                _rules("use_cudnn_invalid_GRU")},
+        passed=_rules("use_cudnn_invalid_LSTM"),
+    ),
+    caught(
+        "validation_message_unnamed", "test_validation (the ValueError names the argument)",
+        (VALIDATION,),
+        "test_ruled_out_argument_raises_value_error_naming_it and units_zero",
+        failed={r"units_zero_LSTM .*: the ValueError does not name the argument": _rules("units_zero_LSTM")},
+        passed=_rules("units_zero_SimpleRNN", "units_zero_GRU"),
+    ),
+]
+
+
 # Fakes the suite cannot catch yet: a defect of the suite, kept visible as a strict xfail that
 # turns red (XPASS) the day the check is fixed -- then delete the entry.
 SUITE_GAPS: dict[str, str] = {}  # fake -> why the suite cannot catch it yet (a strict xfail)
