@@ -224,17 +224,20 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="install and run lanes")
-    run.add_argument("lanes", nargs="+", help="lane names, or 'matrix' / 'releases' for the sets")
+    run.add_argument("lanes", nargs="+", help="lane names, or 'matrix' / 'releases' for the sets; "
+                                              "arguments after -- go to pytest")
     run.add_argument("--reports", default="reports/lanes", help="one folder per lane under this")
     run.add_argument("-n", "--workers", default="auto")
     run.add_argument("--merge", metavar="DIR", help="merge the lanes just run into DIR/matrix.html "
                                                     "(python -m rnnconf merge)")
-    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
     sub.add_parser("list", help="print the lanes of the matrix and of the releases")
     table = sub.add_parser("table", help="a Markdown table of the lanes' results and times")
     table.add_argument("lanes", nargs="*", help="lane names (default: every folder under --reports)")
     table.add_argument("--reports", default="reports/lanes")
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # everything after "--" goes to pytest (python -m rnnconf.lanes run LANE -- --device gpu)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     if args.command == "list":
         print("matrix:  ", " ".join(MATRIX))
         print("releases:", " ".join(RELEASES))
@@ -249,7 +252,6 @@ def main(argv: list[str] | None = None) -> int:
         specs = [lane(n) for n in dict.fromkeys(names)]
     except LaneError as exc:
         parser.error(str(exc))
-    extra = [a for a in args.pytest_args if a != "--"]
     worst, written, timings = 0, [], []
     for spec in specs:
         code = run_lane(spec, Path(args.reports), args.workers, extra)

@@ -46,3 +46,21 @@ def test_the_command_line_refuses_an_unknown_lane():
                           capture_output=True, text=True, cwd=lanes.ROOT)
     assert done.returncode == 2
     assert "unknown backend 'mxnet'" in done.stderr and "Keras ships" in done.stderr
+
+
+def test_options_after_the_lanes_and_pytest_arguments_after_the_separator(monkeypatch, tmp_path):
+    """`run LANES -n N --reports DIR --merge DIR -- <pytest args>`: the driver's own options may
+    follow the lane names, and only what follows -- reaches pytest."""
+    seen = []
+
+    def fake_run(spec, reports, workers, extra):
+        seen.append((spec.name, reports, workers, extra))
+        (reports / spec.folder).mkdir(parents=True)
+        (reports / spec.folder / "lane.json").write_text('{"exit": 3, "status": "install failed"}')
+        return 3
+
+    monkeypatch.setattr(lanes, "run_lane", fake_run)
+    code = lanes.main(["run", "keras-jax", "keras@3.4.1", "-n", "1", "--reports", str(tmp_path),
+                       "--merge", str(tmp_path / "m"), "--", "--device", "gpu", "--require-gpu"])
+    assert code == 3
+    assert seen == [(n, tmp_path, "1", ["--device", "gpu", "--require-gpu"]) for n in ("keras-jax", "keras@3.4.1")]
