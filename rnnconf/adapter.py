@@ -312,7 +312,8 @@ class Implementation:
         def walk(node: Any) -> list:
             if isinstance(node, (list, tuple)):
                 return [leaf for n in node for leaf in walk(n)]
-            return [self.to_numpy(getattr(node, "value", node))]
+            value = getattr(node, "value", node)  # Keras 3: a property; tf.Variable: a method
+            return [self.to_numpy(value() if callable(value) else value)]
         return walk(layer.states)
 
     def save_and_load(self, layer: Any, feature_shape: tuple[int, ...], path: Any) -> Any:

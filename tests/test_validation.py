@@ -25,6 +25,9 @@ class Rule:
     where: str  # where the documentation says it
     names: str  # a regex the message must match: the argument (or the rank) it is about
     trigger: Callable[[Callable[[str], Any]], Any]  # make/build/call the layer: get(name) -> layers.<name>
+    # (layer, argument) for a rule about an argument a release may not have at all: where the
+    # constructor names no such parameter the rule is not applicable (fixtures.not_applicable)
+    argument: tuple[str, str] | None = None
 
 
 def _x(*shape: int) -> np.ndarray:
@@ -45,7 +48,8 @@ RULES = [
     Rule("recurrent_dropout_below_zero_GRU", "GRU: 'recurrent_dropout: Float between 0 and 1'",
          r"\brecurrent_dropout\b", lambda get: get("GRU")(3, recurrent_dropout=-0.5)),
     *(Rule(f"use_cudnn_invalid_{name}", f"{name}: 'use_cudnn: ... \"auto\" ...' (one of 'auto', True, False)",
-           r"\buse_cudnn\b", lambda get, name=name: get(name)(3, use_cudnn="yes")) for name in ("LSTM", "GRU")),
+           r"\buse_cudnn\b", lambda get, name=name: get(name)(3, use_cudnn="yes"), (name, "use_cudnn"))
+      for name in ("LSTM", "GRU")),
     Rule("merge_mode_invalid", "Bidirectional: 'merge_mode: ... One of {\"sum\", \"mul\", \"concat\", \"ave\", None}'",
          r"merge[ _]mode", lambda get: get("Bidirectional")(get("LSTM")(3), merge_mode="max")),
     Rule("backward_same_direction", "Bidirectional: '`backward_layer` and `layer` should have different "
@@ -67,7 +71,7 @@ RULES = [
           ("RNN_GRUCell", "RNN", lambda get: get("RNN")(get("GRUCell")(3), stateful=True)),
           ("Bi_LSTM", "Bidirectional(LSTM)", lambda get: get("Bidirectional")(get("LSTM")(3, stateful=True))))),
     *(Rule(f"input_{rank}d_{name}", f"{doc}: 'sequences: A 3-D tensor with shape (batch_size, timesteps, features)'",
-           r"ndim=3|3-D|rank 3", lambda get, make=make, rank=rank: make(get)(_x(*(2, 4, 5, 1)[:rank])))
+           r"ndim=3|3-D|rank (at least )?3", lambda get, make=make, rank=rank: make(get)(_x(*(2, 4, 5, 1)[:rank])))
       for name, doc, rank, make in (
           ("SimpleRNN", "SimpleRNN", 4, lambda get: get("SimpleRNN")(3)),
           ("GRU", "GRU", 2, lambda get: get("GRU")(3)),
@@ -81,10 +85,13 @@ BY_ID = {r.id: r for r in RULES}
 
 @pytest.mark.parametrize("rule", [r.id for r in RULES])
 def test_ruled_out_argument_raises_value_error_naming_it(impl, device, rule):
-    from rnnconf.fixtures import skip_without_gpu
+    from rnnconf.fixtures import not_applicable, skip_without_gpu
 
     skip_without_gpu(impl, device)
     spec = BY_ID[rule]
+    lacking = spec.argument and impl.lacks_argument(*spec.argument)
+    if lacking:
+        not_applicable(impl, lacking)
     what = f"{rule} ({spec.where}) on {impl.title}, {device}"
     error: Exception | None = None
     try:
