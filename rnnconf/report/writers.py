@@ -54,7 +54,7 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
         },
         "cases": cases,
     } | ({"shard": {"index": collector.shard[0], "count": collector.shard[1]}}
-         if getattr(collector, "shard", None) else {})
+         if collector.shard else {})
 
 
 def write_all(out_dir: Path, collector: Any, expectations: Any, exitstatus: int) -> list[Path]:

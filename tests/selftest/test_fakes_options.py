@@ -224,6 +224,18 @@ def value_tolerance_pin(fake: str, part: str, entry: str):
         passed=ids(DTYPES, "test_dtype_of_every_output_and_state", entry, B3, params=list(POLICY_DTYPES)))
 
 
+def unroll_self_pin(fake: str, what: str, entry: str):
+    """A fake whose unrolled values sit just outside the self-comparison tolerance (1e-6) of the
+    loop, for ``entry``: the unroll test fails, the plain values test passes."""
+    return caught(
+        fake, f"test_unroll_dropout::test_unroll_matches_oracle_and_loop ({what})",
+        (UNROLL_DROPOUT, VALUES),
+        f"(test_unroll_matches_oracle_and_loop or test_values_match_oracle) and [{entry}- and " + B3.id,
+        failed={r"unroll=True differs from the loop \(unroll=False, same weights\)": ids(
+            UNROLL_DROPOUT, "test_unroll_matches_oracle_and_loop", entry, B3)},
+        passed=values(entry, B3))
+
+
 CAUGHT += [
     caught(
         "opt_cudnn_true_silent", "test_cudnn::test_use_cudnn_true_without_fast_path_raises",
@@ -304,14 +316,7 @@ CAUGHT += [
             UNROLL_DROPOUT, "test_dropout_inactive_at_inference", "GRU", B3, return_state=None)},
         passed=values("GRU", B3),
     ),
-    caught(
-        "opt_unroll_slightly_off", "test_unroll_dropout::test_unroll_matches_oracle_and_loop (vs the loop, 1e-6)",
-        (UNROLL_DROPOUT, VALUES),
-        "(test_unroll_matches_oracle_and_loop or test_values_match_oracle) and [SimpleRNN- and " + B3.id,
-        failed={r"unroll=True differs from the loop \(unroll=False, same weights\)": ids(
-            UNROLL_DROPOUT, "test_unroll_matches_oracle_and_loop", "SimpleRNN", B3)},
-        passed=values("SimpleRNN", B3),
-    ),
+    unroll_self_pin("opt_unroll_slightly_off", "vs the loop, 1e-6", "SimpleRNN"),
     caught(
         "opt_weight_layout_transposed", "test_values::test_weight_layout",
         (VALUES,),
@@ -322,14 +327,7 @@ CAUGHT += [
     ),
     value_tolerance_pin("opt_off_by_5x_the_tolerance", "atol", "SimpleRNN"),
     value_tolerance_pin("opt_scaled_by_5x_the_rtol", "rtol", "GRU"),
-    caught(
-        "opt_unroll_slightly_scaled", "test_unroll_dropout::test_unroll_matches_oracle_and_loop (relative, 1e-6)",
-        (UNROLL_DROPOUT, VALUES),
-        "(test_unroll_matches_oracle_and_loop or test_values_match_oracle) and [LSTM- and " + B3.id,
-        failed={r"unroll=True differs from the loop \(unroll=False, same weights\)": ids(
-            UNROLL_DROPOUT, "test_unroll_matches_oracle_and_loop", "LSTM", B3)},
-        passed=values("LSTM", B3),
-    ),
+    unroll_self_pin("opt_unroll_slightly_scaled", "relative, 1e-6", "LSTM"),
     caught(
         "custom_mask_output_zeroed", "test_masking::test_mask_matches_oracle (a user-defined cell: a masked "
         "step repeats the previous output, which is not a state)",
