@@ -95,6 +95,8 @@ class Backend:
     tensors_have_device: bool = True
     # run once when the implementation loads; returns what it set, for the report header
     prepare: Callable[[], str] = lambda: ""
+    # why the backend cannot train ("" when it can); tests marked mode("training") are n/a there
+    inference_only: str = ""
 
 
 def _tensorflow_gpus() -> list[str]:
@@ -164,8 +166,12 @@ BACKENDS: dict[str, Backend] = {
     "tensorflow": Backend("tensorflow", _tensorflow_gpus, _tensorflow_tf32_off),
     "jax": Backend("jax", _jax_gpus, _jax_tf32_off, float64=_jax_float64, prepare=_jax_prepare),
     "torch": Backend("torch", _torch_gpus, _torch_tf32_off, indexed_device_names=False),
-    "numpy": Backend("numpy", host_arrays=True),
-    "openvino": Backend("openvino", tensors_have_device=False),
+    "numpy": Backend("numpy", host_arrays=True,
+                     inference_only="the numpy backend is inference-only: it has no gradients and Keras's "
+                                    "Trainer is not implemented for it"),
+    "openvino": Backend("openvino", tensors_have_device=False,
+                        inference_only="the openvino backend is inference-only (Keras 3.8.0 release notes: "
+                                       "no gradients, no model.fit)"),
 }
 UNKNOWN_BACKEND = Backend("")
 

@@ -25,6 +25,10 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "(a CPU/GPU comparison runs as a gpu case)")
     config.addinivalue_line("markers", "shapes(*shapes): run a test on these input shapes, or on a "
                                        "named set of catalog.SHAPE_SETS (its --full variant with --full)")
+    config.addinivalue_line("markers", "mode(name): how the layer runs in a test -- 'training' (gradients, "
+                                       "fit, training=True) or 'compiled' (model.predict, tf.function, "
+                                       "jax.jit); unmarked tests are 'inference' (eager calls). The report "
+                                       "groups its columns by mode; training is n/a on an inference-only backend")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -67,7 +71,7 @@ def _marker_arg(metafunc: pytest.Metafunc, name: str) -> Any:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from rnnconf.fixtures import no_gpu_reason
+    from rnnconf.fixtures import no_gpu_reason, not_applicable_reason
 
     shard = config.getoption("--shard")
     if shard is not None:
@@ -77,12 +81,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
     impl = config.stash[IMPL_KEY]
     no_gpu = pytest.mark.skip(reason=no_gpu_reason(impl)) if not impl.gpus() else None
+    cannot_train = (pytest.mark.skip(reason=not_applicable_reason(impl, impl.facts.inference_only))
+                    if impl.facts.inference_only else None)
     for item in items:
+        if cannot_train is not None and mode_of(item) == "training":
+            item.add_marker(cannot_train)
         params = getattr(getattr(item, "callspec", None), "params", {})
         if params.get("device") == "gpu":
             item.add_marker(pytest.mark.gpu)
             if no_gpu is not None:  # skip before any fixture runs: cheap, and the same reason
                 item.add_marker(no_gpu)
+
+
+MODES = ("inference", "training", "compiled")
+
+
+def mode_of(item: pytest.Item) -> str:
+    """The test's mode (its ``mode`` marker; ``inference`` when it has none)."""
+    marker = item.get_closest_marker("mode")
+    mode = marker.args[0] if marker else "inference"
+    if mode not in MODES:
+        raise pytest.UsageError(f"{item.nodeid}: mode({mode!r}) is not one of {MODES}")
+    return mode
 
 
 def shard_of(nodeid: str, count: int) -> int:

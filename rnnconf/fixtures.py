@@ -63,9 +63,13 @@ def not_applicable(impl: Implementation, what: str) -> None:
     """Skip a case the implementation cannot express -- an argument this release of it does not
     take -- as "not applicable in <module> <version>: ..." (the report shows it as n/a, never as
     a failure). Detected from the implementation itself (see runner.CaseRun.new_layer)."""
+    pytest.skip(not_applicable_reason(impl, what))
+
+
+def not_applicable_reason(impl: Implementation, what: str) -> str:
     from rnnconf.report.record import NOT_APPLICABLE
 
-    pytest.skip(f"{NOT_APPLICABLE}{impl.module.__name__} {impl.version}: {what}")
+    return f"{NOT_APPLICABLE}{impl.module.__name__} {impl.version}: {what}"
 
 
 def no_gpu_reason(impl: Implementation) -> str:

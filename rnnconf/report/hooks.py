@@ -58,6 +58,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     report = yield
+    from rnnconf.axes import mode_of
+
+    mode = mode_of(item)
+    if mode != "inference" and report.when == "setup":
+        report.user_properties.append(("rnnconf.mode", mode))
     record = item.stash.get(RECORD_STASH, None)
     if record is not None and record.data and (report.when == "call" or not report.passed):
         report.user_properties.append((RECORD_KEY, record.json()))

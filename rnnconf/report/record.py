@@ -135,6 +135,8 @@ class Collector:
         for key, value in report.user_properties:
             if key == RECORD_KEY:
                 case.update(json.loads(value))
+            elif key == "rnnconf.mode":
+                case["mode"] = value
             elif key == "rnnconf.verdict":
                 case["expectation"] = json.loads(value)
         case["duration"] = round(case["duration"] + report.duration, 4)
