@@ -37,12 +37,14 @@ def build(runs: list[Run]) -> dict[str, Any]:
             key = (c.get("entry") or OTHER, c.get("module", ""), c.get("test", c["nodeid"]), device_of(c))
             cells[key][i].append(c)
             ids[key].add(c["nodeid"])
+    # how the layer ran in a check (the test's mode marker): eager inference, training or compiled
+    modes = {(c.get("module", ""), c.get("test", "")): c["mode"] for r in runs for c in r.cases if c.get("mode")}
     labels = _entry_labels(runs)
     order = {e: n for n, e in enumerate(labels)}
     groups = []
     for entry in sorted({k[0] for k in cells}, key=lambda e: (e == OTHER, order.get(e, len(order)), e)):
         tests = sorted({k[1:3] for k in cells if k[0] == entry})
-        rows = [{"module": m, "test": t, "cells": [
+        rows = [{"module": m, "test": t, "mode": modes.get((m, t), "inference"), "cells": [
                     _cell(cells.get((entry, m, t, col["device"]), {}).get(col["run"], []),
                           len(ids.get((entry, m, t, col["device"]), ())), runs[col["run"]], col["device"])
                     for col in columns]}

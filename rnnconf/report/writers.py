@@ -18,6 +18,8 @@ from rnnconf.report.record import SEVERITY
 SCHEMA = "rnn-conformance/shapes/3"
 OUTCOMES = ("passed", "failed", "error", "crashed", "xfailed", "xpassed", "skipped")
 COMBOS = [(rs, st) for rs in (False, True) for st in (False, True)]
+MODES = ("inference", "training", "compiled")  # rnnconf.axes.MODES: a test's mode marker
+ACROSS = "across combinations"
 BAD = ("failed", "error", "crashed", "xpassed")
 EXIT_MEANING = {0: "all cases as expected", 1: "some cases failed", 2: "interrupted",
                 3: "internal error", 4: "usage error", 5: "no test was collected"}
@@ -89,9 +91,10 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
 
     # 1. what each layer returned: records tagged returned/eager, per (shape, device, entry, combo);
     # a cell shows the worst of the checks that looked at that call (arity, shapes)
-    eager_tests = {c["test"] for c in cases if c.get("returned", {}).get("view") == "eager"}
+    inference = [c for c in cases if c.get("mode", "inference") == "inference"]
+    eager_tests = {c["test"] for c in inference if c.get("returned", {}).get("view") == "eager"}
     eager: dict[tuple, list] = collections.defaultdict(list)
-    for c in cases:
+    for c in inference:
         if c.get("returned", {}).get("view") == "eager" or (
                 c["outcome"] in ("skipped", "error", "crashed") and c["test"] in eager_tests):
             eager[(c.get("shape"), c.get("device"), c.get("entry"), c.get("return_sequences"),
@@ -115,24 +118,23 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
                 shape_tables.append({"shape": shape_id, "device": device, "rows": rows,
                                      "notebook": shape_id == doc["notebook_shape"]})
 
-    # 2. the matrix: entry x (device, combination) over every test of that case
-    matrix_cols = [col for d in devices for col in [(d, rs, st) for rs, st in COMBOS] + [(d, None, None)]]
-    agg: dict[tuple, collections.Counter] = collections.defaultdict(collections.Counter)
+    # 2. the matrix: entry x column, columns grouped by device, then by mode (how the layer ran:
+    # eager inference per flag combination; training and compiled per test module)
+    combos = [contract.flags_id(rs, st) for rs, st in COMBOS]
+    by_mode = {m: sorted({_short(c["module"]) for c in cases if "entry" in c and c.get("mode") == m})
+               for m in MODES[1:]}
+    matrix_groups = []
+    for d in devices:
+        matrix_groups.append({"device": d, "mode": "inference", "columns": combos + [ACROSS]})
+        matrix_groups += [{"device": d, "mode": m, "columns": by_mode[m]} for m in MODES[1:] if by_mode[m]]
+    matrix_cols = [(g["device"], g["mode"], col) for g in matrix_groups for col in g["columns"]]
+    agg: dict[tuple, list] = collections.defaultdict(list)
     for c in cases:
-        if "entry" not in c:
-            continue
-        rs, st = c.get("return_sequences"), c.get("return_state")
-        if rs is not None and st is None:
-            st = True  # identity tests look at the return_state=True call
-        agg[(c["entry"], c.get("device"), rs, st)][c["outcome"]] += 1
+        if "entry" in c:
+            agg[(c["entry"], *_matrix_column(c))].append(c)
     matrix = []
     for eid in entry_ids:
-        row = []
-        for col in matrix_cols:
-            counter = agg.get((eid, *col), collections.Counter())
-            total = sum(counter.values())
-            row.append({"status": _status(counter) if total else "none", "counts": dict(counter),
-                        "passed": counter.get("passed", 0), "total": total})
+        row = [_matrix_cell(agg.get((eid, *col), [])) for col in matrix_cols]
         if any(cell["total"] for cell in row):
             matrix.append({"entry": eid, "cells": row})
 
@@ -175,7 +177,7 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
         "combo_flags": COMBOS,
         "shape_tables": shape_tables,
         "skipped_tables": skipped_tables,
-        "matrix_cols": matrix_cols,
+        "matrix_groups": matrix_groups,
         "matrix": matrix,
         "families": sorted((k, dict(v), sum(v.values())) for k, v in families.items()),
         "failures": failures,
@@ -188,6 +190,33 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
         "labels": {e["id"]: e["label"] for e in doc["catalog"]},
         "bad": any(doc["summary"][o] for o in BAD) or doc["exit_status"] != 0,
     }
+
+
+def _short(module: str) -> str:
+    """``tests/test_gradients.py`` -> ``gradients``: a matrix column's name."""
+    return module.rsplit("/", 1)[-1].removeprefix("test_").removesuffix(".py")
+
+
+def _matrix_column(case: dict) -> tuple[str | None, str, str]:
+    """(device, mode, column) of a case in the matrix."""
+    mode = case.get("mode", "inference")
+    if mode != "inference":
+        return case.get("device"), mode, _short(case["module"])
+    rs, st = case.get("return_sequences"), case.get("return_state")
+    if rs is None:
+        return case.get("device"), mode, ACROSS
+    # identity tests without a return_state axis look at the return_state=True call
+    return case.get("device"), mode, contract.flags_id(rs, True if st is None else st)
+
+
+def _matrix_cell(group: list[dict]) -> dict:
+    counter = collections.Counter(c["outcome"] for c in group)
+    total = len(group)
+    status = _status(counter) if total else "none"
+    if total and all("not_applicable" in c for c in group):
+        status = "na"
+    return {"status": status, "counts": dict(counter), "passed": counter.get("passed", 0), "total": total,
+            "why": group[0].get("not_applicable", "") if status == "na" else ""}
 
 
 def _cell(group: list[dict]) -> dict:

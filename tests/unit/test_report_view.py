@@ -112,3 +112,22 @@ def test_values_get_a_column_per_test_and_tolerance():
                                 "test_values_under_policy (float64)"]
     (row,) = v["value_rows"]
     assert [cell["worst"] for cell in row["cells"]] == [1e-7, 3e-4, 1e-16]
+
+
+def test_matrix_groups_columns_by_device_then_mode_and_marks_not_applicable():
+    grad = "tests/test_gradients.py::test_grad[LSTM-seq-state-B3T4F5U3-cpu]"
+    na = "not applicable in keras 3.15.1: the numpy backend is inference-only"
+    c = collector_with(report(NODE, "call", "passed"),
+                       report(grad, "setup", "skipped", ("x", 0, "Skipped: " + na),
+                              props=[("rnnconf.mode", "training")]))
+    v = writers.view(_doc(c))
+    assert [(g["device"], g["mode"], g["columns"]) for g in v["matrix_groups"]] == [
+        ("cpu", "inference", ["last-nostate", "last-state", "seq-nostate", "seq-state", writers.ACROSS]),
+        ("cpu", "training", ["gradients"])]
+    (row,) = v["matrix"]
+    # the training case counts in its own column, not in the inference seq-state column it shares axes with
+    assert [(cell["status"], cell["total"]) for cell in row["cells"]] == [
+        ("none", 0), ("none", 0), ("none", 0), ("passed", 1), ("none", 0), ("na", 1)]
+    assert row["cells"][-1]["why"] == na
+    html = writers.render_html(_doc(c))
+    assert ">training<" in html and ">n/a<" in html
