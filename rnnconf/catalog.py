@@ -303,8 +303,23 @@ MASK_SHAPES_FULL = (SHAPES[1], SHAPES[3])
 SHAPE_SETS = {
     "options": (OPTION_SHAPES, OPTION_SHAPES_FULL),
     "masks": (MASK_SHAPES, MASK_SHAPES_FULL),
+    "compiled": (OPTION_SHAPES, OPTION_SHAPES_FULL),
 }
 
+
+
+# Compiled execution (tests/test_compiled.py) traces one model and one compiled function per
+# case: ~1-3 s each on TensorFlow, far more than an eager call. The default lane runs it on an
+# LSTM (output, h, c; stateful) and a Bidirectional GRU with merge_mode=None (nested halves);
+# --full runs every entry of the option lane.
+DEFAULT_COMPILED_ENTRIES = ("LSTM", "Bi_GRU_None")
+
+
+def in_default_lane(shape_set: str, entry: "Entry") -> bool:
+    """Whether a test marked ``shapes(shape_set)`` runs ``entry`` without --full."""
+    if shape_set == "compiled":
+        return entry.id in DEFAULT_COMPILED_ENTRIES
+    return in_default_option_lane(entry)
 
 
 def in_default_option_lane(entry: "Entry") -> bool:
