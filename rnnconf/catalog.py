@@ -309,10 +309,10 @@ SHAPE_SETS = {
 
 
 # Compiled execution (tests/test_compiled.py) traces one model and one compiled function per
-# case: ~1-3 s each on TensorFlow, far more than an eager call. The default lane runs it on an
-# LSTM (output, h, c; stateful) and a Bidirectional GRU with merge_mode=None (nested halves);
-# --full runs every entry of the option lane.
-DEFAULT_COMPILED_ENTRIES = ("LSTM", "Bi_GRU_None")
+# case: ~1-3 s each on TensorFlow (2 cores), far more than an eager call. The default lane runs it
+# on LSTM (output, h and c; stateful too: ~3 CPU-s); --full runs every entry of the option lane
+# (a Bidirectional GRU alone costs ~3.5 CPU-s, more than the default lane's budget allows).
+DEFAULT_COMPILED_ENTRIES = ("LSTM",)
 
 
 def in_default_lane(shape_set: str, entry: "Entry") -> bool:
