@@ -17,7 +17,7 @@ compiled calls on the halves of the sequence equal the oracle on the whole.
 
 import pytest
 
-from rnnconf import catalog, contract, reference
+from rnnconf import contract, reference
 from rnnconf.asserts import assert_identical, assert_matches_oracle, assert_structure
 from rnnconf.fixtures import not_applicable
 
@@ -57,7 +57,7 @@ def _expected(run, return_sequences, return_state, rows):
 
 @pytest.mark.shapes("compiled")
 @pytest.mark.parametrize("path", PATHS)
-def test_compiled_structure(run, entry, return_sequences, return_state, shape, device, path, record):
+def test_compiled_structure(run, entry, return_sequences, return_state, shape, device, path):
     """The documented tensors, in order, with the documented shapes (flat: a functional model's
     outputs and a compiled function's results are the layer's tensors, flat)."""
     for how, flat, rows in _calls(run, path, return_sequences, return_state):
