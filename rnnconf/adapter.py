@@ -97,6 +97,15 @@ class Backend:
     prepare: Callable[[], str] = lambda: ""
     # why the backend cannot train ("" when it can); tests marked mode("training") are n/a there
     inference_only: str = ""
+    # ---- compiled execution (tests marked mode("compiled")) ----
+    # compile(layers, feature_shape, batch) -> a callable on a NumPy input that runs every layer
+    # inside the backend's own compiled function, traced with an unknown batch dimension (batch
+    # None; a stateful layer's fixed batch otherwise) and an unknown time dimension, and returns
+    # one tree of backend tensors per layer; states a stateful layer carries persist from call to
+    # call as they do in Keras's own compiled loops. None: the backend has none (``no_compile``
+    # says why, and the function path is n/a there; model.predict still runs)
+    compile: Callable[[list, tuple, "int | None"], Callable[[np.ndarray], list]] | None = None
+    no_compile: str = ""
 
 
 def _tensorflow_gpus() -> list[str]:
@@ -161,19 +170,70 @@ def _torch_tf32_off() -> None:
     torch.backends.cuda.matmul.allow_tf32 = False
 
 
+def _tensorflow_compile(layers: list, feature_shape: tuple, batch: int | None) -> Callable:
+    """``tf.function`` with ``input_signature=[TensorSpec((batch, None, *features))]``: one trace
+    for every batch size (the layers' variables, a stateful layer's states too, live in TF)."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((batch, None, *feature_shape), tf.float32)
+
+    @tf.function(input_signature=[spec])
+    def traced(x: Any) -> list:
+        return [_flat(layer(x)) for layer in layers]
+
+    return lambda x: traced(tf.constant(x))
+
+
+def _jax_compile(layers: list, feature_shape: tuple, batch: int | None) -> Callable:
+    """``jax.jit`` over each layer's ``stateless_call`` (a pure function of the variables' values
+    and the input), as Keras's JAX trainer runs a layer; jit traces once per input shape. The
+    non-trainable values it returns (a stateful layer's states, seed generators) are passed to
+    the next call, as the trainer carries them from batch to batch."""
+    import jax
+
+    def pure(values: list, x: Any) -> tuple[list, list]:
+        outs, carried = [], []
+        for layer, (trainable, non_trainable) in zip(layers, values):
+            out, non_trainable = layer.stateless_call(trainable, non_trainable, x)
+            outs.append(_flat(out))
+            carried.append((trainable, non_trainable))
+        return outs, carried
+
+    jitted = jax.jit(pure)
+    state = {"values": [([v.value for v in layer.trainable_variables],
+                         [v.value for v in layer.non_trainable_variables]) for layer in layers]}
+
+    def call(x: np.ndarray) -> list:
+        outs, state["values"] = jitted(state["values"], x)
+        return outs
+
+    return call
+
+
+# torch.compile (inductor, dynamic=True) of one LSTM(3) took 26 s on a 2-core CPU, and its
+# graph capture alone (backend="eager") 2.5 s: per entry, that is more than the whole suite.
+_TORCH_NO_COMPILE = ("the torch backend has no compiled function of its own in normal use (Keras runs it "
+                     "eagerly unless jit_compile=True, then torch.compile); torch.compile costs 26 s per "
+                     "layer on this CPU (measured 2026-11-28), so only model.predict is checked here")
+
 # GPU matmuls in TF32 drift from float32 (keras #19254); TF32 is switched off as Keras's tests do.
 BACKENDS: dict[str, Backend] = {
-    "tensorflow": Backend("tensorflow", _tensorflow_gpus, _tensorflow_tf32_off),
-    "jax": Backend("jax", _jax_gpus, _jax_tf32_off, float64=_jax_float64, prepare=_jax_prepare),
-    "torch": Backend("torch", _torch_gpus, _torch_tf32_off, indexed_device_names=False),
+    "tensorflow": Backend("tensorflow", _tensorflow_gpus, _tensorflow_tf32_off, compile=_tensorflow_compile),
+    "jax": Backend("jax", _jax_gpus, _jax_tf32_off, float64=_jax_float64, prepare=_jax_prepare,
+                   compile=_jax_compile),
+    "torch": Backend("torch", _torch_gpus, _torch_tf32_off, indexed_device_names=False,
+                     no_compile=_TORCH_NO_COMPILE),
     "numpy": Backend("numpy", host_arrays=True,
                      inference_only="the numpy backend is inference-only: it has no gradients and Keras's "
-                                    "Trainer is not implemented for it"),
+                                    "Trainer is not implemented for it",
+                     no_compile="the numpy backend has no compiled function: it runs every op eagerly"),
     "openvino": Backend("openvino", tensors_have_device=False,
                         inference_only="the openvino backend is inference-only (Keras 3.8.0 release notes: "
-                                       "no gradients, no model.fit)"),
+                                       "no gradients, no model.fit)",
+                        no_compile="the openvino backend offers no compiled function to call a layer in; "
+                                   "it compiles a model's graph inside model.predict"),
 }
-UNKNOWN_BACKEND = Backend("")
+UNKNOWN_BACKEND = Backend("", no_compile="unknown backend: no compiled function is known for it")
 
 
 class Implementation:
@@ -332,6 +392,44 @@ class Implementation:
         saving = getattr(self.module, "saving", None)
         load_model = getattr(saving, "load_model", None) or self.module.models.load_model
         return load_model(str(path))
+
+    # ---- compiled execution (issue 8 part 5) --------------------------------------------------
+    def predictor(self, layers: list, feature_shape: tuple, batch: int | None = None) -> Callable:
+        """One functional model on ``Input(shape=(None, *feature_shape))`` (``batch_size=batch``
+        for stateful layers) whose outputs are every layer's returned tensors, flat; returns
+        ``predict(x, batch_size)``: ``model.predict`` -> one flat list of arrays per layer."""
+        inp = self.module.Input(shape=(None, *feature_shape), batch_size=batch)
+        per_layer = [_flat(layer(inp)) for layer in layers]
+        per_layer = [p if isinstance(p, list) else [p] for p in per_layer]
+        model = self.module.Model(inp, [t for p in per_layer for t in p])
+
+        def predict(x: np.ndarray, batch_size: int) -> list[list[np.ndarray]]:
+            got = model.predict(x, batch_size=batch_size, verbose=0)
+            got = got if isinstance(got, (list, tuple)) else [got]
+            out, at = [], 0
+            for p in per_layer:
+                out.append([np.asarray(a) for a in got[at:at + len(p)]])
+                at += len(p)
+            return out
+        return predict
+
+    def compiled(self, layers: list, feature_shape: tuple, batch: int | None = None) -> Callable:
+        """The backend's compiled function over ``layers`` (see Backend.compile): a callable on
+        a NumPy input returning one flat list of arrays per layer. Call :meth:`no_compile`
+        first: this raises when there is none."""
+        if self.facts.compile is None:
+            raise RuntimeError(self.no_compile())
+        fn = self.facts.compile(layers, feature_shape, batch)
+
+        def call(x: np.ndarray) -> list[list[np.ndarray]]:
+            return [[self.to_numpy(t) for t in (o if isinstance(o, list) else [o])] for o in fn(x)]
+        return call
+
+    def no_compile(self) -> str:
+        """Why this backend has no compiled function to check ("" when it has one)."""
+        if self.facts.compile is not None:
+            return ""
+        return self.facts.no_compile or f"no compiled function is known for the {self.backend} backend"
 
     # ---- global state --------------------------------------------------------------------
     def global_state(self) -> tuple[str, str]:

@@ -37,9 +37,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         pred = _marker_arg(metafunc, "entries")
         entries = [e for e in catalog.ENTRIES if pred is None or pred(e)]
         shapes_marker = metafunc.definition.get_closest_marker("shapes")
-        option_test = shapes_marker is not None and any(isinstance(a, str) for a in shapes_marker.args)
-        if option_test and not metafunc.config.getoption("--full"):
-            entries = [e for e in entries if catalog.in_default_option_lane(e)]
+        sets = [a for a in shapes_marker.args if isinstance(a, str)] if shapes_marker is not None else []
+        if sets and not metafunc.config.getoption("--full"):
+            entries = [e for e in entries if all(catalog.in_default_lane(name, e) for name in sets)]
         metafunc.parametrize("entry", entries, ids=[e.id for e in entries])
     if "return_sequences" in names:
         metafunc.parametrize("return_sequences", [False, True], ids=["last", "seq"])

@@ -303,8 +303,23 @@ MASK_SHAPES_FULL = (SHAPES[1], SHAPES[3])
 SHAPE_SETS = {
     "options": (OPTION_SHAPES, OPTION_SHAPES_FULL),
     "masks": (MASK_SHAPES, MASK_SHAPES_FULL),
+    "compiled": (OPTION_SHAPES, OPTION_SHAPES_FULL),
 }
 
+
+
+# Compiled execution (tests/test_compiled.py) traces one model and one compiled function per
+# case: ~1-3 s each on TensorFlow (2 cores), far more than an eager call. The default lane runs it
+# on LSTM (output, h and c; stateful too: ~3 CPU-s); --full runs every entry of the option lane
+# (a Bidirectional GRU alone costs ~3.5 CPU-s, more than the default lane's budget allows).
+DEFAULT_COMPILED_ENTRIES = ("LSTM",)
+
+
+def in_default_lane(shape_set: str, entry: "Entry") -> bool:
+    """Whether a test marked ``shapes(shape_set)`` runs ``entry`` without --full."""
+    if shape_set == "compiled":
+        return entry.id in DEFAULT_COMPILED_ENTRIES
+    return in_default_option_lane(entry)
 
 
 def in_default_option_lane(entry: "Entry") -> bool:

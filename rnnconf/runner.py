@@ -35,6 +35,9 @@ def make_weights(shapes: list[tuple[int, ...]], *parts: str, scale: float = 0.5)
     return [rng.uniform(-scale, scale, size=s).astype(np.float32) for s in shapes]
 
 
+COMBOS = ((False, False), (False, True), (True, False), (True, True))  # (return_sequences, return_state)
+
+
 class CaseRun:
     def __init__(self, impl: Implementation, entry: Entry, shape: Shape, device: str,
                  options: dict[str, Any] | None = None) -> None:
@@ -47,6 +50,7 @@ class CaseRun:
         self.weights: list[np.ndarray] | None = None
         self._layers: dict[tuple[bool, bool], Any] = {}
         self._calls: dict[tuple, Returned | BaseException] = {}
+        self._compiled: dict[str, Any] = {}  # compiled_result / stateful_halves, per path
 
     def describe(self, return_sequences: bool, return_state: bool) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in sorted(self.options.items()))
@@ -106,6 +110,62 @@ class CaseRun:
         with self._context(return_sequences, return_state):
             return self.impl.compute_output_shape(layer, tuple(self.x.shape))
 
+    # ---- compiled execution (issue 8 part 5) -------------------------------------------------
+    # One model and one compiled function per case, whose outputs are the four combinations'
+    # layers (the same weights): tracing costs far more than running, so the per-combination
+    # tests read their part of one memoised result.
+    def compiled_result(self, path: str) -> dict:
+        """``path`` "predict": {"full": per-combination flat arrays of ``model.predict(x,
+        batch_size=batch - 1)`` (a partial last batch)}; "function": {"full": the backend's
+        compiled function on ``x``, "rows": on ``x[:rows]`` (a second batch size), "rows": int}.
+        A failure is remembered and raised to every test of the case."""
+        if path not in self._compiled:
+            try:
+                self._compiled[path] = self._run_compiled(path)
+            except Exception as exc:
+                self._compiled[path] = exc
+        return self._unwrap(self._compiled[path])
+
+    def _run_compiled(self, path: str) -> dict:
+        layers = [self.layer(rs, st) for rs, st in COMBOS]
+        features = tuple(self.x.shape[2:])
+        what = f"{self.entry.label} in its four flag combinations, {path}"
+        with CaseContext(what), self.impl.device(self.device):
+            if path == "predict":
+                predict = self.impl.predictor(layers, features)
+                got = predict(self.x, max(1, self.shape.batch - 1))
+                return {"full": dict(zip(COMBOS, got))}
+            fn = self.impl.compiled(layers, features)
+            rows = max(1, self.shape.batch - 1)
+            return {"full": dict(zip(COMBOS, fn(self.x))), "rows": rows,
+                    "part": dict(zip(COMBOS, fn(self.x[:rows])))}
+
+    def stateful_halves(self, path: str) -> dict:
+        """Four new stateful layers (one per combination), run by ``path`` on the first half of
+        the time steps and then on the second: the second call's flat arrays per combination.
+        ``predict`` uses one model (``batch_size`` = the fixed batch), ``function`` one compiled
+        function with the batch fixed. Memoised like :meth:`compiled_result`."""
+        key = "stateful " + path
+        if key not in self._compiled:
+            try:
+                layers = [self.new_layer(rs, st) for rs, st in COMBOS]
+                features = tuple(self.x.shape[2:])
+                split = self.shape.timesteps // 2
+                with CaseContext(f"{self.entry.label} stateful, two calls by {path}"), \
+                        self.impl.device(self.device):
+                    batch = self.shape.batch
+                    if path == "predict":
+                        predict = self.impl.predictor(layers, features, batch=batch)
+                        call = lambda x: predict(x, batch)  # noqa: E731
+                    else:
+                        call = self.impl.compiled(layers, features, batch=batch)
+                    call(self.x[:, :split])
+                    self._compiled[key] = {"split": split,
+                                           "second": dict(zip(COMBOS, call(self.x[:, split:])))}
+            except Exception as exc:
+                self._compiled[key] = exc
+        return self._unwrap(self._compiled[key])
+
     # ---- helpers -------------------------------------------------------------------------
     def _not_applicable_if_lacking(self, exc: Exception) -> None:
         """A release that does not have an option refuses it when the layer is made: when the
@@ -126,7 +186,7 @@ class CaseRun:
         return CaseContext(self.describe(return_sequences, return_state))
 
     @staticmethod
-    def _unwrap(result: Returned | BaseException) -> Returned:
+    def _unwrap(result: Any) -> Any:
         if isinstance(result, BaseException):
             raise result
         return result

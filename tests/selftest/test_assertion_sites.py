@@ -15,6 +15,7 @@ import pytest
 from .sites import all_sites
 from .suite import SITE_LOG
 from .test_fakes import CAUGHT as STRUCTURE_FAKES
+from .test_fakes_modes import CAUGHT as MODE_FAKES
 from .test_fakes_options import CAUGHT as OPTION_FAKES
 
 pytestmark = pytest.mark.sites
@@ -34,7 +35,7 @@ UNREACHABLE: dict[str, str] = {
 
 
 def test_every_fake_logged_its_sites():
-    fakes = [c.fake for c in (*STRUCTURE_FAKES, *OPTION_FAKES)]
+    fakes = [c.fake for c in (*STRUCTURE_FAKES, *OPTION_FAKES, *MODE_FAKES)]
     missing = [f for f in fakes if not (SITE_LOG / f"{f}.json").is_file()]
     assert not missing, (f"no site log for {missing[:5]} in {SITE_LOG}: run the fake self-tests "
                          "first (make selftest runs them, then this module)")
