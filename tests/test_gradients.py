@@ -1,0 +1,106 @@
+"""Gradients against the NumPy oracle: the backend's autodiff (tf.GradientTape on TensorFlow
+and tf-keras, jax.value_and_grad over ``stateless_call`` on JAX, torch.autograd on PyTorch:
+``Backend.autodiff`` in rnnconf/adapter.py) of a fixed scalar loss -- a seeded weighted sum of
+every returned tensor, so each output and each state contributes -- with respect to the input,
+the initial states (passed as ``initial_state``) and every weight (get_weights() order), for
+every oracle entry and flag combination, without and with masks.
+
+The oracle's gradients come from NumPy alone: central differences of the float64 oracle,
+element by element for tensors of at most 128 elements and along 12 seeded random unit
+directions for larger ones (rnnconf/gradients.py states the method and its accuracy, ~1e-8).
+Tolerance: ``reference.GRADIENT_TOLERANCE`` (float32 autodiff against float64 differences).
+
+With a mask, a masked step's input is not read at all (the states are frozen there and the
+output repeats the previous one), so its gradient is exactly zero: nothing flows to it, neither
+from its own output nor from anything later.
+"""
+
+import numpy as np
+import pytest
+
+from rnnconf import catalog, contract, gradients, reference
+from rnnconf.asserts import assert_matches_oracle
+from rnnconf.checks import roles_of
+from rnnconf.runner import seed_for
+
+pytestmark = pytest.mark.mode("training")
+
+mask_kinds = pytest.mark.parametrize("mask_kind", reference.MASK_KINDS)
+
+
+def loss_weights(run, return_sequences, return_state, derivatives):
+    """role -> a seeded float32 weight array shaped like the role: the loss is
+    sum over roles of sum(weight * returned)."""
+    roles = [leaf.role for leaf in contract.flatten(
+        contract.expected_tree(run.entry, run.shape, return_sequences, return_state))]
+    out = {}
+    for role in roles:
+        like = derivatives.base[(return_sequences, role)]
+        rng = np.random.default_rng(seed_for("loss", run.entry.id, run.shape.id, role))
+        out[role] = rng.uniform(-1.0, 1.0, size=like.shape).astype(np.float32)
+    return out
+
+
+def autodiff_against_oracle(run, return_sequences, return_state, *, mask=None):
+    """(the implementation's Gradients, its projections, the oracle's, the context)."""
+    entry, shape = run.entry, run.shape
+    roles_of(run, return_sequences, return_state)  # the arity, checked once (one message)
+    initial = reference.initial_state_arrays(entry, shape, seed_for("gradient-initial", entry.id, shape.id))
+    oracle = gradients.oracle_derivatives(entry, shape, run.weights, run.x, initial_state=initial, mask=mask)
+    weights = loss_weights(run, return_sequences, return_state, oracle)
+    layer = run.layer(return_sequences, return_state)
+    with run.impl.device(run.device):
+        got = run.impl.gradients(layer, run.x, list(weights.values()), initial_state=initial, mask=mask,
+                                 nest=lambda flat: contract.nest_like_states(entry, shape, flat))
+    expected = oracle.loss_projections(return_sequences, weights)
+    arrays = {"input": got.input, **{f"initial_state[{i}]": g for i, g in enumerate(got.initial_state)},
+              **{f"weight[{i}]": g for i, g in enumerate(got.weights)}}
+    shown = {}
+    for p in oracle.params:
+        label = f"dL/d{p.name} ({gradients.how_probed(p.value.size)})"
+        shown[label] = (oracle.project(p.name, arrays[p.name]), expected[p.name])
+    context = run.describe(return_sequences, return_state) + ", initial_state=<seeded>"
+    if mask is not None:
+        context += ", mask=<ndarray>"
+    return got, shown, context
+
+
+def check_gradients(run, return_sequences, return_state, record, *, mask=None):
+    __tracebackhide__ = True
+    got, shown, context = autodiff_against_oracle(run, return_sequences, return_state, mask=mask)
+    tol = reference.GRADIENT_TOLERANCE
+    worst = assert_matches_oracle({k: v[0] for k, v in shown.items()}, {k: v[1] for k, v in shown.items()},
+                                  "the gradient of a seeded weighted sum of the returned tensors, "
+                                  + context, **tol, against="central differences of the NumPy oracle")
+    record.deviation(worst, reference.gradient_tolerance_text())
+    return got
+
+
+@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
+@pytest.mark.shapes("options")
+def test_gradients_match_oracle(run, entry, return_sequences, return_state, shape, device, record):
+    check_gradients(run, return_sequences, return_state, record)
+
+
+@mask_kinds
+@pytest.mark.entries(lambda e: e in catalog.MASK_ENTRIES)
+@pytest.mark.shapes("options")
+def test_masked_gradients_match_oracle(run, entry, return_sequences, return_state, shape, device, mask_kind,
+                                       record):
+    mask = reference.make_mask(mask_kind, shape.batch, shape.timesteps, seed=shape.timesteps)
+    check_gradients(run, return_sequences, return_state, record, mask=mask)
+
+
+@mask_kinds
+@pytest.mark.entries(lambda e: e in catalog.MASK_ENTRIES)
+@pytest.mark.shapes("options")
+def test_masked_steps_get_no_input_gradient(run, entry, return_sequences, return_state, shape, device,
+                                            mask_kind):
+    """Exactly zero, by the implementation alone: a masked step's input is never read."""
+    mask = reference.make_mask(mask_kind, shape.batch, shape.timesteps, seed=shape.timesteps)
+    got, _, context = autodiff_against_oracle(run, return_sequences, return_state, mask=mask)
+    leaked = np.abs(got.input[~mask])  # (masked steps, features)
+    assert np.all(leaked == 0), (
+        f"the gradient w.r.t. the input at masked steps is not zero for {context}: "
+        f"{int(np.sum(np.any(leaked != 0, axis=-1)))} of {int(np.sum(~mask))} masked (row, step) pairs "
+        f"get a gradient, max |dL/dx| = {float(leaked.max()):.3g}")
