@@ -396,6 +396,8 @@ class Implementation:
                 return [leaf for n in node for leaf in walk(n)]
             value = getattr(node, "value", node)  # Keras 3: a property; tf.Variable: a method
             return [self.to_numpy(value() if callable(value) else value)]
+        if not hasattr(layer, "states") and hasattr(layer, "forward_layer"):  # Bidirectional
+            return walk(layer.forward_layer.states) + walk(layer.backward_layer.states)
         return walk(layer.states)
 
     def save_and_load(self, layer: Any, feature_shape: tuple[int, ...], path: Any) -> Any:
@@ -460,6 +462,13 @@ class Implementation:
         model.compile(optimizer=self.module.optimizers.SGD(learning_rate=learning_rate, momentum=0.0),
                       loss=["mse"] * len(outputs))
         return model
+
+    def fit_one_epoch(self, model: Any, x: np.ndarray, y: list[np.ndarray], batch_size: int,
+                      after_batch: Callable[[], None]) -> None:
+        """``model.fit`` for one epoch over the batches in order (``shuffle=False``), calling
+        ``after_batch()`` as each batch ends (a callback's ``on_train_batch_end``)."""
+        callback = self.module.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: after_batch())
+        model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[callback])
 
     # ---- global state --------------------------------------------------------------------
     def global_state(self) -> tuple[str, str]:

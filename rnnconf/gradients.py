@@ -78,18 +78,21 @@ class OracleDerivatives:
 
     def __init__(self, entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray, *,
                  initial_state: list[np.ndarray] | None = None, mask: np.ndarray | None = None,
-                 salt: str = "") -> None:
+                 salt: str = "", probe_input: bool = True) -> None:
         self.entry, self.shape, self.mask = entry, shape, mask
         f64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
         tensors = [("input", f64(x))]
         tensors += [(f"initial_state[{i}]", f64(s)) for i, s in enumerate(initial_state or [])]
         tensors += [(f"weight[{i}]", f64(w)) for i, w in enumerate(weights)]
         self.n_states = len(initial_state or [])
-        self.params = [Param(n, v, directions(v.size, entry.id, shape.id, salt, n)) for n, v in tensors]
-        self.base = self.roles([p.value for p in self.params])
+        probed = tensors if probe_input else tensors[1:]  # a fit step needs no d/dx
+        self.params = [Param(n, v, directions(v.size, entry.id, shape.id, salt, n)) for n, v in probed]
+        self._index = {n: i for i, (n, _) in enumerate(tensors)}
+        values = [v for _, v in tensors]
+        self.base = self.roles(values)
         self.derivatives: dict[str, dict[tuple[bool, str], np.ndarray]] = {}
-        values = [p.value for p in self.params]
-        for i, p in enumerate(self.params):
+        for p in self.params:
+            i = self._index[p.name]
             per_key: dict[tuple[bool, str], list[np.ndarray]] = {k: [] for k in self.base}
             for v in p.directions:
                 step = STEP * v.reshape(p.value.shape)
@@ -136,14 +139,14 @@ _MEMO: dict[Any, OracleDerivatives] = {}
 
 def oracle_derivatives(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray, *,
                        initial_state: list[np.ndarray] | None = None, mask: np.ndarray | None = None,
-                       salt: str = "") -> OracleDerivatives:
+                       salt: str = "", probe_input: bool = True) -> OracleDerivatives:
     """Memoised per process: the seeded weights and input of a case are the same for every
     test of it, so the flag combinations and the fit tests share one sweep."""
-    key = (entry.id, shape, salt, _digest(x), tuple(_digest(w) for w in weights),
+    key = (entry.id, shape, salt, probe_input, _digest(x), tuple(_digest(w) for w in weights),
            tuple(_digest(s) for s in initial_state or []), None if mask is None else _digest(mask))
     if key not in _MEMO:
         _MEMO[key] = OracleDerivatives(entry, shape, weights, x, initial_state=initial_state,
-                                       mask=mask, salt=salt)
+                                       mask=mask, salt=salt, probe_input=probe_input)
     return _MEMO[key]
 
 

@@ -28,52 +28,60 @@ pytestmark = pytest.mark.mode("training")
 mask_kinds = pytest.mark.parametrize("mask_kind", reference.MASK_KINDS)
 
 
-def loss_weights(run, return_sequences, return_state, derivatives):
-    """role -> a seeded float32 weight array shaped like the role: the loss is
-    sum over roles of sum(weight * returned)."""
-    roles = [leaf.role for leaf in contract.flatten(
-        contract.expected_tree(run.entry, run.shape, return_sequences, return_state))]
+def loss_weights(entry, shape, return_sequences, return_state):
+    """role -> a seeded float32 weight array shaped like the role (the contract's shape): the
+    loss is the sum over roles of sum(weight * returned)."""
     out = {}
-    for role in roles:
-        like = derivatives.base[(return_sequences, role)]
-        rng = np.random.default_rng(seed_for("loss", run.entry.id, run.shape.id, role))
-        out[role] = rng.uniform(-1.0, 1.0, size=like.shape).astype(np.float32)
+    for leaf in contract.flatten(contract.expected_tree(entry, shape, return_sequences, return_state)):
+        rng = np.random.default_rng(seed_for("loss", entry.id, shape.id, leaf.role))
+        out[leaf.role] = rng.uniform(-1.0, 1.0, size=leaf.shape).astype(np.float32)
     return out
 
 
-def autodiff_against_oracle(run, return_sequences, return_state, *, mask=None):
-    """(the implementation's Gradients, its projections, the oracle's, the context)."""
-    entry, shape = run.entry, run.shape
-    roles_of(run, return_sequences, return_state)  # the arity, checked once (one message)
-    initial = reference.initial_state_arrays(entry, shape, seed_for("gradient-initial", entry.id, shape.id))
-    oracle = gradients.oracle_derivatives(entry, shape, run.weights, run.x, initial_state=initial, mask=mask)
-    weights = loss_weights(run, return_sequences, return_state, oracle)
-    layer = run.layer(return_sequences, return_state)
-    with run.impl.device(run.device):
-        got = run.impl.gradients(layer, run.x, list(weights.values()), initial_state=initial, mask=mask,
-                                 nest=lambda flat: contract.nest_like_states(entry, shape, flat))
-    expected = oracle.loss_projections(return_sequences, weights)
-    arrays = {"input": got.input, **{f"initial_state[{i}]": g for i, g in enumerate(got.initial_state)},
-              **{f"weight[{i}]": g for i, g in enumerate(got.weights)}}
-    shown = {}
-    for p in oracle.params:
-        label = f"dL/d{p.name} ({gradients.how_probed(p.value.size)})"
-        shown[label] = (oracle.project(p.name, arrays[p.name]), expected[p.name])
+def initial_states(entry, shape):
+    return reference.initial_state_arrays(entry, shape, seed_for("gradient-initial", entry.id, shape.id))
+
+
+_AUTODIFF = {}  # per process: (case, flags, mask) -> Gradients, shared by the tests of one case
+
+
+def autodiff(run, return_sequences, return_state, mask=None):
+    """The implementation's gradients of the seeded loss, from an initial_state call."""
+    key = (id(run), return_sequences, return_state, None if mask is None else mask.tobytes())
+    if key not in _AUTODIFF:
+        entry, shape = run.entry, run.shape
+        roles_of(run, return_sequences, return_state)  # the arity, checked once (one message)
+        weights = loss_weights(entry, shape, return_sequences, return_state)
+        layer = run.layer(return_sequences, return_state)
+        with run.impl.device(run.device):
+            _AUTODIFF[key] = run.impl.gradients(
+                layer, run.x, list(weights.values()), initial_state=initial_states(entry, shape), mask=mask,
+                nest=lambda flat: contract.nest_like_states(entry, shape, flat))
+    return _AUTODIFF[key]
+
+
+def context_of(run, return_sequences, return_state, mask):
     context = run.describe(return_sequences, return_state) + ", initial_state=<seeded>"
-    if mask is not None:
-        context += ", mask=<ndarray>"
-    return got, shown, context
+    return context + (", mask=<ndarray>" if mask is not None else "")
 
 
 def check_gradients(run, return_sequences, return_state, record, *, mask=None):
     __tracebackhide__ = True
-    got, shown, context = autodiff_against_oracle(run, return_sequences, return_state, mask=mask)
-    tol = reference.GRADIENT_TOLERANCE
-    worst = assert_matches_oracle({k: v[0] for k, v in shown.items()}, {k: v[1] for k, v in shown.items()},
-                                  "the gradient of a seeded weighted sum of the returned tensors, "
-                                  + context, **tol, against="central differences of the NumPy oracle")
+    entry, shape = run.entry, run.shape
+    got = autodiff(run, return_sequences, return_state, mask)
+    oracle = gradients.oracle_derivatives(entry, shape, run.weights, run.x, initial_state=initial_states(entry, shape),
+                                          mask=mask)
+    expected = oracle.loss_projections(return_sequences, loss_weights(entry, shape, return_sequences, return_state))
+    arrays = {"input": got.input, **{f"initial_state[{i}]": g for i, g in enumerate(got.initial_state)},
+              **{f"weight[{i}]": g for i, g in enumerate(got.weights)}}
+    have, want = {}, {}
+    for p in oracle.params:
+        label = f"dL/d{p.name} ({gradients.how_probed(p.value.size)})"
+        have[label], want[label] = oracle.project(p.name, arrays[p.name]), expected[p.name]
+    worst = assert_matches_oracle(have, want, "the gradient of a seeded weighted sum of the returned tensors, "
+                                  + context_of(run, return_sequences, return_state, mask),
+                                  **reference.GRADIENT_TOLERANCE, against="central differences of the NumPy oracle")
     record.deviation(worst, reference.gradient_tolerance_text())
-    return got
 
 
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
@@ -98,7 +106,8 @@ def test_masked_steps_get_no_input_gradient(run, entry, return_sequences, return
                                             mask_kind):
     """Exactly zero, by the implementation alone: a masked step's input is never read."""
     mask = reference.make_mask(mask_kind, shape.batch, shape.timesteps, seed=shape.timesteps)
-    got, _, context = autodiff_against_oracle(run, return_sequences, return_state, mask=mask)
+    got = autodiff(run, return_sequences, return_state, mask)
+    context = context_of(run, return_sequences, return_state, mask)
     leaked = np.abs(got.input[~mask])  # (masked steps, features)
     assert np.all(leaked == 0), (
         f"the gradient w.r.t. the input at masked steps is not zero for {context}: "
