@@ -26,6 +26,9 @@ from rnnconf.runner import seed_for
 pytestmark = pytest.mark.mode("training")
 
 mask_kinds = pytest.mark.parametrize("mask_kind", reference.MASK_KINDS)
+# The default lane: return_sequences=True with return_state=True (every output and state in the
+# loss); masks only for the exact-zero claim, one mask kind. --full runs every combination and kind.
+SEQ_STATE = lambda p: p["return_sequences"] and p["return_state"]  # noqa: E731
 
 
 def loss_weights(entry, shape, return_sequences, return_state):
@@ -84,6 +87,7 @@ def check_gradients(run, return_sequences, return_state, record, *, mask=None):
     record.deviation(worst, reference.gradient_tolerance_text())
 
 
+@pytest.mark.default_lane(SEQ_STATE)
 @pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 @pytest.mark.shapes("options")
 def test_gradients_match_oracle(run, entry, return_sequences, return_state, shape, device, record):
@@ -91,6 +95,7 @@ def test_gradients_match_oracle(run, entry, return_sequences, return_state, shap
 
 
 @mask_kinds
+@pytest.mark.default_lane(lambda p: False)
 @pytest.mark.entries(lambda e: e in catalog.MASK_ENTRIES)
 @pytest.mark.shapes("options")
 def test_masked_gradients_match_oracle(run, entry, return_sequences, return_state, shape, device, mask_kind,
@@ -100,6 +105,7 @@ def test_masked_gradients_match_oracle(run, entry, return_sequences, return_stat
 
 
 @mask_kinds
+@pytest.mark.default_lane(lambda p: SEQ_STATE(p) and p["mask_kind"] == "arbitrary")
 @pytest.mark.entries(lambda e: e in catalog.MASK_ENTRIES)
 @pytest.mark.shapes("options")
 def test_masked_steps_get_no_input_gradient(run, entry, return_sequences, return_state, shape, device,
