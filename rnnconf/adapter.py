@@ -467,7 +467,14 @@ class Implementation:
                       after_batch: Callable[[], None]) -> None:
         """``model.fit`` for one epoch over the batches in order (``shuffle=False``), calling
         ``after_batch()`` as each batch ends (a callback's ``on_train_batch_end``)."""
-        callback = self.module.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: after_batch())
+        class AfterBatch(self.module.callbacks.Callback):
+            def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+                # Keras 3 on JAX keeps the variables' values in the train loop mid-epoch;
+                # reading a callback's ``model`` syncs them back into the layers first
+                self.model  # noqa: B018
+                after_batch()
+
+        callback = AfterBatch()
         model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[callback])
 
     # ---- global state --------------------------------------------------------------------
