@@ -163,8 +163,8 @@ STATEFUL_ENTRIES = lambda e: e in catalog.ORACLE_ENTRIES and e.cells[0].kind != 
 def test_stateful_fit_carries_states_across_batches(make_run, entry, shape, device, record):
     """Epoch 1: each batch's SGD step and the states it leaves are the oracle's, the states
     carried from the previous batch (not for a cell whose get_initial_state is not zeros)."""
-    fit = stateful_fit(make_run(stateful=True))
     run = make_run(stateful=True)
+    fit = stateful_fit(run)
     assert len(fit.seen) >= CHUNKS, f"{len(fit.seen)} batches ended in epoch 1, expected {CHUNKS}"
     worst, _ = check_epoch(run, fit.chunk_shape, fit.chunks, fit.targets, run.weights, None, fit.seen[:CHUNKS],
                            "epoch 1")
