@@ -20,7 +20,7 @@ which any error in a gradient is caught by unless it is orthogonal to all of the
 zero for a seeded Gaussian draw that the implementation does not know). ConvLSTM3D with its
 initial states (6,420 elements in all: 2.6k weights, 3.6k inputs) takes 264 probes this way,
 ~25x fewer oracle evaluations than element by element (~2 s instead of ~50 s on one core here);
-every other entry but the ConvLSTMs is probed element by element.
+at the default lane's shape, every entry but the ConvLSTMs is probed element by element.
 
 **Accuracy.** The truncation error of a central difference is h^2/6 |f'''| <= 2e-11 for the
 oracle's smooth functions (tanh, sigmoid, products of them; third derivatives O(1) at the
