@@ -106,6 +106,9 @@ class Backend:
     # says why, and the function path is n/a there; model.predict still runs)
     compile: Callable[[list, tuple, "int | None"], Callable[[np.ndarray], list]] | None = None
     no_compile: str = ""
+    # autodiff (issue 8): how the backend differentiates a layer call, see Implementation.gradients;
+    # None where the backend has none (an inference-only backend)
+    autodiff: Callable[..., "Gradients"] | None = None
 
 
 def _tensorflow_gpus() -> list[str]:
@@ -216,13 +219,84 @@ _TORCH_NO_COMPILE = ("the torch backend has no compiled function of its own in n
                      "eagerly unless jit_compile=True, then torch.compile); torch.compile costs 26 s per "
                      "layer on this CPU (measured 2026-11-28), so only model.predict is checked here")
 
+# ---- autodiff, per backend (issue 8): the gradient of a scalar loss of a layer's call ---------------
+# Each function gets the implementation, the layer, the input and the flat initial states as NumPy arrays, and
+# ``forward(x, states) -> scalar`` (the call and the loss, written with the backend's ops); it
+# returns the gradients w.r.t. the input, each initial state and each weight (get_weights() order).
+def _tensorflow_autodiff(impl: "Implementation", layer: Any, x: np.ndarray, states: list[np.ndarray],
+                         forward: Callable[[Any, list], Any]) -> "Gradients":
+    import tensorflow as tf
+
+    x_t = tf.constant(x)
+    s_t = [tf.constant(s) for s in states]
+    # Keras 3 wraps each tf.Variable (``.value``); tf-keras's weights are tf.Variables
+    weights = [v if callable(getattr(v, "value", None)) else v.value for v in layer.weights]
+    with tf.GradientTape() as tape:  # watches the layer's trainable variables itself
+        tape.watch([x_t, *s_t])
+        loss = forward(x_t, s_t)
+    grads = tape.gradient(loss, [x_t, *s_t, *weights],
+                          unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return Gradients.split(float(loss), [np.asarray(g) for g in grads], len(s_t))
+
+
+def _jax_autodiff(impl: "Implementation", layer: Any, x: np.ndarray, states: list[np.ndarray],
+                  forward: Callable[[Any, list], Any]) -> "Gradients":
+    """``jax.value_and_grad`` over the layer's ``stateless_call``: the weights are arguments."""
+    import jax
+
+    trainable = list(layer.trainable_variables)
+    non_trainable = [v.value for v in layer.non_trainable_variables]
+
+    def loss_of(values: list, x_j: Any, s_j: list) -> Any:
+        def call(inputs: Any, **kwargs: Any) -> Any:
+            out, _ = layer.stateless_call(values, non_trainable, inputs, **kwargs)
+            return out
+        return forward(x_j, s_j, call=call)
+
+    loss, (g_w, g_x, g_s) = jax.value_and_grad(loss_of, argnums=(0, 1, 2))(
+        [v.value for v in trainable], jax.numpy.asarray(x), [jax.numpy.asarray(s) for s in states])
+    by_id = {id(v): np.asarray(g) for v, g in zip(trainable, g_w)}
+    weights = [by_id.get(id(v), np.zeros(tuple(v.shape), np.float32)) for v in layer.weights]
+    return Gradients(float(loss), np.asarray(g_x), [np.asarray(g) for g in g_s], weights)
+
+
+def _torch_autodiff(impl: "Implementation", layer: Any, x: np.ndarray, states: list[np.ndarray],
+                    forward: Callable[[Any, list], Any]) -> "Gradients":
+    import torch
+
+    # leaf tensors where the backend puts its own (its device), that autograd tracks
+    x_t = impl.to_tensor(x).detach().clone().requires_grad_(True)
+    s_t = [impl.to_tensor(s).detach().clone().requires_grad_(True) for s in states]
+    params = [v.value for v in layer.weights]
+    loss = forward(x_t, s_t)
+    grads = torch.autograd.grad(loss, [x_t, *s_t, *params], allow_unused=True)
+    arrays = [np.zeros(tuple(t.shape), np.float32) if g is None else g.detach().cpu().numpy()
+              for t, g in zip([x_t, *s_t, *params], grads)]
+    return Gradients.split(float(loss.detach().cpu()), arrays, len(s_t))
+
+
+@dataclasses.dataclass
+class Gradients:
+    """What an autodiff call gives: the loss and its gradients, as NumPy arrays."""
+
+    loss: float
+    input: np.ndarray
+    initial_state: list[np.ndarray]
+    weights: list[np.ndarray]
+
+    @classmethod
+    def split(cls, loss: float, grads: list[np.ndarray], n_states: int) -> "Gradients":
+        return cls(loss, grads[0], list(grads[1:1 + n_states]), list(grads[1 + n_states:]))
+
+
 # GPU matmuls in TF32 drift from float32 (keras #19254); TF32 is switched off as Keras's tests do.
 BACKENDS: dict[str, Backend] = {
-    "tensorflow": Backend("tensorflow", _tensorflow_gpus, _tensorflow_tf32_off, compile=_tensorflow_compile),
+    "tensorflow": Backend("tensorflow", _tensorflow_gpus, _tensorflow_tf32_off, compile=_tensorflow_compile,
+                          autodiff=_tensorflow_autodiff),
     "jax": Backend("jax", _jax_gpus, _jax_tf32_off, float64=_jax_float64, prepare=_jax_prepare,
-                   compile=_jax_compile),
+                   compile=_jax_compile, autodiff=_jax_autodiff),
     "torch": Backend("torch", _torch_gpus, _torch_tf32_off, indexed_device_names=False,
-                     no_compile=_TORCH_NO_COMPILE),
+                     no_compile=_TORCH_NO_COMPILE, autodiff=_torch_autodiff),
     "numpy": Backend("numpy", host_arrays=True,
                      inference_only="the numpy backend is inference-only: it has no gradients and Keras's "
                                     "Trainer is not implemented for it",
@@ -380,6 +454,8 @@ class Implementation:
                 return [leaf for n in node for leaf in walk(n)]
             value = getattr(node, "value", node)  # Keras 3: a property; tf.Variable: a method
             return [self.to_numpy(value() if callable(value) else value)]
+        if not hasattr(layer, "states") and hasattr(layer, "forward_layer"):  # Bidirectional
+            return walk(layer.forward_layer.states) + walk(layer.backward_layer.states)
         return walk(layer.states)
 
     def save_and_load(self, layer: Any, feature_shape: tuple[int, ...], path: Any) -> Any:
@@ -430,6 +506,71 @@ class Implementation:
         if self.facts.compile is not None:
             return ""
         return self.facts.no_compile or f"no compiled function is known for the {self.backend} backend"
+    # ---- training (issue 8): autodiff and the fit loop --------------------------------------
+    def gradients(self, layer: Any, x: np.ndarray, loss_weights: list[np.ndarray], *,
+                  initial_state: list[np.ndarray] | None = None,
+                  nest: Callable[[list], Any] = list, mask: np.ndarray | None = None) -> "Gradients":
+        """The gradient of ``sum_i sum(loss_weights[i] * returned_i)`` (the layer's returned
+        tensors, flat, in order) w.r.t. the input, each initial state (``initial_state``: flat, in
+        the documented order; ``nest`` arranges them as the call takes them) and each weight
+        (get_weights() order), by the backend's own autodiff (``Backend.autodiff``)."""
+        autodiff = self.facts.autodiff
+        if autodiff is None:
+            raise NotImplementedError(f"no autodiff is known for backend {self.backend!r} "
+                                      "(add one to its Backend entry in rnnconf/adapter.py)")
+        weights_t = [self.to_tensor(w) for w in loss_weights]
+        mask_t = None if mask is None else self.to_tensor(mask)
+
+        def forward(x_t: Any, states_t: list, call: Callable[..., Any] = layer) -> Any:
+            kwargs: dict[str, Any] = {}
+            if initial_state is not None:
+                kwargs["initial_state"] = nest(states_t)
+            if mask_t is not None:
+                kwargs["mask"] = mask_t
+            returned = _flat(call(x_t, **kwargs))
+            returned = returned if isinstance(returned, list) else [returned]
+            if len(returned) != len(weights_t):
+                raise ValueError(f"the call returned {len(returned)} tensors, the loss weighs "
+                                 f"{len(weights_t)}")
+            return self._sum_of_products(returned, weights_t)
+
+        return autodiff(self, layer, np.asarray(x), [np.asarray(s) for s in (initial_state or [])], forward)
+
+    def _sum_of_products(self, tensors: list, weights: list) -> Any:
+        ops = self.module.ops
+        total = ops.sum(ops.multiply(tensors[0], weights[0]))
+        for t, w in zip(tensors[1:], weights[1:]):
+            total = total + ops.sum(ops.multiply(t, w))
+        return total
+
+    def sgd_model(self, layers: list[Any], input_shape: tuple[int, ...], learning_rate: float) -> Any:
+        """A functional model over one input of fixed ``input_shape`` (batch included, as a
+        stateful layer needs), whose outputs are the returned tensors of every layer in
+        ``layers``, flat, in order; compiled with plain SGD (no momentum) and ``mse`` on each
+        output, so the loss is the sum of the per-output mean squared errors."""
+        inp = self.module.Input(batch_shape=input_shape)
+        outputs = []
+        for layer in layers:
+            returned = _flat(layer(inp))
+            outputs += returned if isinstance(returned, list) else [returned]
+        model = self.module.Model(inp, outputs)
+        model.compile(optimizer=self.module.optimizers.SGD(learning_rate=learning_rate, momentum=0.0),
+                      loss=["mse"] * len(outputs))
+        return model
+
+    def fit_one_epoch(self, model: Any, x: np.ndarray, y: list[np.ndarray], batch_size: int,
+                      after_batch: Callable[[], None]) -> None:
+        """``model.fit`` for one epoch over the batches in order (``shuffle=False``), calling
+        ``after_batch()`` as each batch ends (a callback's ``on_train_batch_end``)."""
+        class AfterBatch(self.module.callbacks.Callback):
+            def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+                # Keras 3 on JAX keeps the variables' values in the train loop mid-epoch;
+                # reading a callback's ``model`` syncs them back into the layers first
+                self.model  # noqa: B018
+                after_batch()
+
+        callback = AfterBatch()
+        model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[callback])
 
     # ---- global state --------------------------------------------------------------------
     def global_state(self) -> tuple[str, str]:
@@ -497,6 +638,11 @@ class Keras2(Implementation):
         import tensorflow as tf
 
         return tf.convert_to_tensor(x)
+
+    def _sum_of_products(self, tensors: list, weights: list) -> Any:
+        import tensorflow as tf
+
+        return tf.add_n([tf.reduce_sum(t * w) for t, w in zip(tensors, weights)])
 
     def reset_state(self, layer: Any, states: Any = None) -> None:
         method = getattr(layer, "reset_state", None) or getattr(layer, "reset_states")

@@ -25,6 +25,9 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "(a CPU/GPU comparison runs as a gpu case)")
     config.addinivalue_line("markers", "shapes(*shapes): run a test on these input shapes, or on a "
                                        "named set of catalog.SHAPE_SETS (its --full variant with --full)")
+    config.addinivalue_line("markers", "default_lane(predicate): without --full, only the cases whose "
+                                       "parameters satisfy predicate(params) run (params: name -> value, the "
+                                       "catalog Entry under 'entry'); the rest are deselected, --full runs them")
     config.addinivalue_line("markers", "mode(name): how the layer runs in a test -- 'training' (gradients, "
                                        "fit, training=True) or 'compiled' (model.predict, tf.function, "
                                        "jax.jit); unmarked tests are 'inference' (eager calls). The report "
@@ -73,6 +76,8 @@ def _marker_arg(metafunc: pytest.Metafunc, name: str) -> Any:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from rnnconf.fixtures import no_gpu_reason, not_applicable_reason
 
+    if not config.getoption("--full"):
+        _keep_default_lane(config, items)
     shard = config.getoption("--shard")
     if shard is not None:
         index, count = shard
@@ -91,6 +96,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.gpu)
             if no_gpu is not None:  # skip before any fixture runs: cheap, and the same reason
                 item.add_marker(no_gpu)
+
+
+def _keep_default_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without --full, deselect the cases a ``default_lane(predicate)`` marker leaves out
+    (``predicate(params)``: the case's parameters by name, the Entry object under ``entry``)."""
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("default_lane")
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        (keep if marker is None or marker.args[0](params) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 MODES = ("inference", "training", "compiled")

@@ -35,6 +35,21 @@ SELF_TOLERANCE = dict(rtol=1e-6, atol=1e-6)
 DEVICE_TOLERANCE = dict(rtol=1e-5, atol=1e-5)
 
 
+# A float32 gradient (the backend's autodiff) against float64 central differences of the oracle
+# (rnnconf/gradients.py: those are exact to ~1e-8). Each gradient element is a sum of at most a
+# few hundred products of O(1) float32 values (loss weights in +-1, B*T <= 12 steps of gates), so
+# float32 rounding (6e-8 relative per operation) accumulates to ~1e-6: measured worst 7.7e-7 over
+# every oracle entry and flag combination on TensorFlow (Keras 3.15.1, CPU). The values' float32
+# budget, rtol = atol = 1e-5, holds that with a >10x margin, and a gradient that is wrong by any
+# term of the chain (a cut through time, a dropped weight) is off by 1e-2 or more.
+GRADIENT_TOLERANCE = dict(rtol=1e-5, atol=1e-5)
+
+
+def gradient_tolerance_text() -> str:
+    t = GRADIENT_TOLERANCE
+    return f"float32 gradient vs float64 central differences: rtol={t['rtol']:g}, atol={t['atol']:g}"
+
+
 def device_tolerance_text() -> str:
     return f"gpu vs cpu, TF32 off: rtol={DEVICE_TOLERANCE['rtol']:g}, atol={DEVICE_TOLERANCE['atol']:g}"
 

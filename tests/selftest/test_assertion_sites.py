@@ -17,6 +17,7 @@ from .suite import SITE_LOG
 from .test_fakes import CAUGHT as STRUCTURE_FAKES
 from .test_fakes_modes import CAUGHT as MODE_FAKES
 from .test_fakes_options import CAUGHT as OPTION_FAKES
+from .test_fakes_training import CAUGHT as TRAINING_FAKES
 
 pytestmark = pytest.mark.sites
 
@@ -31,11 +32,16 @@ UNREACHABLE: dict[str, str] = {
         "(the states at least); no implementation can change what the contract expects",
     'tests/test_masking.py::test_final_state_is_state_after_last_unmasked_step: assert np.any(~mask), "the mask must mask something"':
         "a guard on the suite's own mask (reference.make_mask), which no implementation touches",
+    'tests/test_fit.py::test_stateful_fit_carries_states_across_batches: assert len(fit.seen) >= CHUNKS, f"{len(fit.seen)} batches ended in epoch 1, expected {CHUNKS}"':
+        "a guard on the harness: Keras's fit calls a callback's on_train_batch_end once per batch; a "
+        "layer cannot change how many batches fit runs",
+    'tests/test_fit.py::test_stateful_fit_after_reset_state_starts_over: assert len(fit.seen) == 2 * CHUNKS, f"{len(fit.seen)} batches ended in two epochs, expected {2 * CHUNKS}"':
+        "a guard on the harness, as above (two epochs of CHUNKS batches each)",
 }
 
 
 def test_every_fake_logged_its_sites():
-    fakes = [c.fake for c in (*STRUCTURE_FAKES, *OPTION_FAKES, *MODE_FAKES)]
+    fakes = [c.fake for c in (*STRUCTURE_FAKES, *OPTION_FAKES, *MODE_FAKES, *TRAINING_FAKES)]
     missing = [f for f in fakes if not (SITE_LOG / f"{f}.json").is_file()]
     assert not missing, (f"no site log for {missing[:5]} in {SITE_LOG}: run the fake self-tests "
                          "first (make selftest runs them, then this module)")
