@@ -79,6 +79,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep = [i for i in items if shard_of(i.nodeid, count) == index]
         config.hook.pytest_deselected(items=[i for i in items if shard_of(i.nodeid, count) != index])
         items[:] = keep
+    if not config.getoption("--full"):
+        _deselect_outside_default_shape_lane(config, items)
     impl = config.stash[IMPL_KEY]
     no_gpu = pytest.mark.skip(reason=no_gpu_reason(impl)) if not impl.gpus() else None
     cannot_train = (pytest.mark.skip(reason=not_applicable_reason(impl, impl.facts.inference_only))
@@ -91,6 +93,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.gpu)
             if no_gpu is not None:  # skip before any fixture runs: cheap, and the same reason
                 item.add_marker(no_gpu)
+
+
+def _deselect_outside_default_shape_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The default lane: a shape-sweeping test (entry and shape axes, no ``shapes`` marker) runs
+    the entries that do not sweep every shape (catalog.sweeps_every_shape) on the option shape
+    only; --full keeps them all. Deselected, as --shard deselects: never collected as skips."""
+    def outside(item: pytest.Item) -> bool:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "entry" not in params or "shape" not in params or item.get_closest_marker("shapes"):
+            return False
+        return not catalog.in_default_shape_lane(params["entry"], params["shape"])
+    dropped = [i for i in items if outside(i)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if not outside(i)]
 
 
 MODES = ("inference", "training", "compiled")

@@ -343,18 +343,34 @@ OPTION_SHAPES_FULL = (SHAPES[0], SHAPES[1], SHAPES[3])
 MASK_SHAPES = (SHAPES[1],)
 MASK_SHAPES_FULL = (SHAPES[1], SHAPES[3])
 # Named sets for @pytest.mark.shapes("options"): (default lane, --full lane).
+# "notebook": a test whose claim needs one shape (a round trip) -- the notebook's in both lanes;
+# named, so the default lane's option rule (in_default_option_lane) applies to it too.
 SHAPE_SETS = {
     "options": (OPTION_SHAPES, OPTION_SHAPES_FULL),
     "masks": (MASK_SHAPES, MASK_SHAPES_FULL),
+    "notebook": ((NOTEBOOK_SHAPE,), (NOTEBOOK_SHAPE,)),
 }
 
 
 
 def in_default_option_lane(entry: "Entry") -> bool:
-    """Option tests in the default lane skip Bidirectional's sum/ave/mul: an option acts on the
-    wrapped layer the same way whatever the merge, and concat and None cover both output
-    structures. --full runs them all."""
+    """Option tests (a named shape set) in the default lane skip Bidirectional's sum/ave/mul: an
+    option, or a serialization round trip, acts on the wrapped layers the same way whatever the
+    merge, and concat and None cover both output structures. --full runs them all."""
     return not (entry.bidirectional and entry.merge_mode in ("sum", "ave", "mul"))
+
+
+def sweeps_every_shape(entry: "Entry") -> bool:
+    """Whether the default lane runs the entry on every shape of SHAPES in the families that sweep
+    them (structure, symbolic, identities, values, devices: a test with no ``shapes`` marker).
+    The user-defined cells and the explicit-backward Bidirectional entries run there on the
+    option shape alone (several rows, T=4) -- what they add is a code path, not a shape; the
+    built-in layers' sweep covers the shapes. --full runs them on every shape too."""
+    return not (entry.custom or entry.asymmetric)
+
+
+def in_default_shape_lane(entry: "Entry", shape: Shape) -> bool:
+    return sweeps_every_shape(entry) or shape in OPTION_SHAPES
 
 
 # Entries the NumPy oracle covers: all of them. Masks: the oracle has no ConvLSTM masking.

@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 import pytest
 
-from rnnconf import catalog, contract
+from rnnconf import contract
 from rnnconf.asserts import assert_identical
 from rnnconf.checks import roles_in
 from rnnconf.runner import CaseContext
@@ -20,7 +20,7 @@ def _flag_values(layer):
     return {f: getattr(layer, f, None) for f in FLAGS}
 
 
-@pytest.mark.shapes(catalog.NOTEBOOK_SHAPE)
+@pytest.mark.shapes("notebook")
 def test_config_round_trip(run, entry, return_sequences, return_state, shape, device):
     layer = run.layer(return_sequences, return_state)
     context = run.describe(return_sequences, return_state)
@@ -52,7 +52,7 @@ def _halves(layer, weights=False):
 
 
 @pytest.mark.entries(lambda e: e.asymmetric)
-@pytest.mark.shapes(catalog.NOTEBOOK_SHAPE)
+@pytest.mark.shapes("notebook")
 def test_config_round_trip_keeps_backward_layer(run, entry, return_sequences, return_state, shape, device):
     """An explicit backward_layer (another type or units) is in get_config and from_config rebuilds
     it: the same class, units, direction and flags (its values: test_config_round_trip)."""
@@ -63,11 +63,8 @@ def test_config_round_trip_keeps_backward_layer(run, entry, return_sequences, re
         f"{_halves(clone)}, the layer was {_halves(layer)}")
 
 
-ASYMMETRIC_SAVED = lambda e: e.asymmetric and e.merge_mode in ("concat", None)  # noqa: E731
-
-
-@pytest.mark.entries(ASYMMETRIC_SAVED)
-@pytest.mark.shapes(catalog.NOTEBOOK_SHAPE)
+@pytest.mark.entries(lambda e: e.asymmetric)
+@pytest.mark.shapes("notebook")
 def test_keras_file_keeps_backward_layer(run, entry, return_sequences, return_state, shape, device, tmp_path):
     """A .keras save/load keeps an explicit backward_layer: the same class, units, direction and
     flags, and its own weights (the values: test_keras_file_round_trip)."""
@@ -82,8 +79,8 @@ def test_keras_file_keeps_backward_layer(run, entry, return_sequences, return_st
 
 @pytest.mark.entries(lambda e: e.id in ("SimpleRNN", "LSTM", "GRU_reset_before", "RNN_LSTMCell_GRUCell",
                                         "Bi_LSTM_concat", "Bi_GRU_None", "ConvLSTM1D")
-                     or e.custom or ASYMMETRIC_SAVED(e))
-@pytest.mark.shapes(catalog.NOTEBOOK_SHAPE)
+                     or e.custom or e.asymmetric)
+@pytest.mark.shapes("notebook")
 def test_keras_file_round_trip(run, entry, return_sequences, return_state, shape, device, tmp_path):
     layer = run.layer(return_sequences, return_state)
     context = run.describe(return_sequences, return_state)
