@@ -356,7 +356,10 @@ SHAPE_SETS = {
 def in_default_option_lane(entry: "Entry") -> bool:
     """Option tests (a named shape set) in the default lane skip Bidirectional's sum/ave/mul: an
     option, or a serialization round trip, acts on the wrapped layers the same way whatever the
-    merge, and concat and None cover both output structures. --full runs them all."""
+    merge, and concat and None cover both output structures (the explicit-backward entries: concat
+    alone, the symmetric ones cover None's structure). --full runs them all."""
+    if entry.asymmetric:
+        return entry.merge_mode == "concat"
     return not (entry.bidirectional and entry.merge_mode in ("sum", "ave", "mul"))
 
 
