@@ -42,7 +42,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         shapes_marker = metafunc.definition.get_closest_marker("shapes")
         sets = [a for a in shapes_marker.args if isinstance(a, str)] if shapes_marker is not None else []
         if sets and not metafunc.config.getoption("--full"):
-            entries = [e for e in entries if all(catalog.in_default_lane(name, e) for name in sets)]
+            entries = [e for e in entries if catalog.in_default_option_lane(e)]
         metafunc.parametrize("entry", entries, ids=[e.id for e in entries])
     if "return_sequences" in names:
         metafunc.parametrize("return_sequences", [False, True], ids=["last", "seq"])
@@ -99,16 +99,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _keep_default_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without --full, deselect the cases a ``default_lane(predicate)`` marker leaves out
-    (``predicate(params)``: the case's parameters by name, the Entry object under ``entry``)."""
-    keep, drop = [], []
-    for item in items:
-        marker = item.get_closest_marker("default_lane")
+    """The default lane (without --full), one rule for every test: deselect -- as --shard does,
+    never collected as skips -- a case that
+
+    - a ``default_lane(predicate)`` marker leaves out (``predicate(params)``: the case's
+      parameters by name, the Entry object under ``entry``), or
+    - a shape-sweeping test (entry and shape axes, no ``shapes`` marker) would run on a shape
+      its entry does not sweep (catalog.sweeps_every_shape: an entry that adds a code path rather
+      than a shape runs on the option shape only)."""
+    def keep(item: pytest.Item) -> bool:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        (keep if marker is None or marker.args[0](params) else drop).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+        marker = item.get_closest_marker("default_lane")
+        if marker is not None and not marker.args[0](params):
+            return False
+        if "entry" not in params or "shape" not in params or item.get_closest_marker("shapes"):
+            return True
+        return catalog.in_default_shape_lane(params["entry"], params["shape"])
+    dropped = [i for i in items if not keep(i)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if keep(i)]
 
 
 MODES = ("inference", "training", "compiled")

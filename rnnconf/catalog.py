@@ -105,7 +105,10 @@ class Entry:
     - ``"layer"``: the ready-made layer (``LSTM(units)``),
     - ``"rnn"``: ``RNN(<Cell>(units))``,
     - ``"stacked"``: ``RNN([cell_1, cell_2, ...])``: one state entry per cell, nested for LSTM,
-    - ``"bidirectional"``: ``Bidirectional(<Layer>(units), merge_mode=...)``,
+    - ``"bidirectional"``: ``Bidirectional(<Layer>(units), merge_mode=...)``; with ``backward``
+      cells, an explicit ``backward_layer=<Layer>(units + offset, go_backwards=True)`` of that
+      cell's type and units (Keras's docstring: the backward layer may be any layer with the same
+      ``stateful``/``return_sequences``/``return_state`` and the other ``go_backwards``),
     - ``"conv"``: ``ConvLSTM{rank}D(filters=units, kernel_size, padding, strides, dilation_rate)``,
     - ``"custom"``: ``RNN(<user-defined cell>(units))`` (the suite's own cells, rnnconf/cells.py).
     """
@@ -120,6 +123,9 @@ class Entry:
     kernel_size: int = 3
     strides: int = 1
     dilation_rate: int = 1
+    # Bidirectional only: the backward layer's cell when it is given explicitly (backward_layer=);
+    # empty: Keras makes the backward layer from the forward one (the same cells).
+    backward: tuple[Cell, ...] = ()
 
     # ---- what the implementation must provide -------------------------------------------
     @property
@@ -129,7 +135,7 @@ class Entry:
         if self.form in ("rnn", "stacked"):
             return ("RNN",) + tuple(dict.fromkeys(CELL_CLASS[c.kind] for c in self.cells))
         if self.form == "bidirectional":
-            return ("Bidirectional", LAYER_CLASS[self.cells[0].kind])
+            return ("Bidirectional",) + tuple(dict.fromkeys(LAYER_CLASS[c.kind] for c in self.halves_cells()))
         if self.form == "custom":
             return ("RNN", "Layer")
         return (f"ConvLSTM{self.conv_rank}D",)
@@ -165,14 +171,33 @@ class Entry:
     def cell_units(self, shape: Shape) -> list[int]:
         return [shape.units + c.units_offset for c in self.cells]
 
+    @property
+    def backward_cells(self) -> tuple[Cell, ...]:
+        """The cells of a Bidirectional entry's backward half (its forward cells unless given)."""
+        return self.backward or self.cells
+
+    @property
+    def asymmetric(self) -> bool:
+        """A Bidirectional entry with an explicit backward layer of another type or size."""
+        return bool(self.backward)
+
+    def halves_cells(self) -> tuple[Cell, ...]:
+        """Every cell a Bidirectional entry runs: forward, then backward."""
+        return self.cells + (self.backward_cells if self.bidirectional else ())
+
+    def backward_units(self, shape: Shape) -> list[int]:
+        return [shape.units + c.units_offset for c in self.backward_cells]
+
     def output_units(self, shape: Shape) -> int:
         """The last cell's output size (a user-defined cell's may differ from its state's)."""
         return self.cell_units(shape)[-1] + self.cells[-1].output_offset
 
     def state_sizes(self, shape: Shape) -> list[int]:
         """The size of every state, flat, in the documented order (forward then backward)."""
-        sizes = [u + off for c, u in zip(self.cells, self.cell_units(shape)) for _, off in c.state_leaves()]
-        return sizes * 2 if self.bidirectional else sizes
+        def sizes(cells, units):
+            return [u + off for c, u in zip(cells, units) for _, off in c.state_leaves()]
+        fw = sizes(self.cells, self.cell_units(shape))
+        return fw + sizes(self.backward_cells, self.backward_units(shape)) if self.bidirectional else fw
 
     @property
     def custom(self) -> bool:
@@ -184,7 +209,7 @@ class Entry:
 
     @property
     def has_cell_state(self) -> bool:
-        return any(c.kind == "lstm" for c in self.cells)
+        return any(c.kind == "lstm" for c in self.halves_cells())
 
     def option_targets(self, option: str) -> tuple[str, ...]:
         """The classes (names in ``layers``) that receive a layer option, as :meth:`build`
@@ -198,7 +223,7 @@ class Entry:
                 return tuple(dict.fromkeys(CELL_CLASS[c.kind] for c in self.cells))
             return ("RNN",)
         if self.form == "bidirectional":
-            return (LAYER_CLASS[self.cells[0].kind],)
+            return tuple(dict.fromkeys(LAYER_CLASS[c.kind] for c in self.halves_cells()))
         if self.form == "custom":
             return ("RNN",)
         return (f"ConvLSTM{self.conv_rank}D",)
@@ -229,6 +254,10 @@ class Entry:
             inner = get(LAYER_CLASS[cell.kind])(units, **cell.options(), **flags, **options)
             # The wrapper is a layer with its own dtype policy: give it the same one.
             wrapper = {"dtype": options["dtype"]} if "dtype" in options else {}
+            if self.asymmetric:  # the same flags and options, the other direction
+                bw = self.backward[0]
+                wrapper["backward_layer"] = get(LAYER_CLASS[bw.kind])(
+                    units + bw.units_offset, **bw.options(), **flags, **{**options, "go_backwards": True})
             return get("Bidirectional")(inner, merge_mode=self.merge_mode, **wrapper)
         if self.form == "custom":
             from rnnconf.cells import cell_class
@@ -262,6 +291,20 @@ def _entries() -> tuple[Entry, ...]:
             out.append(Entry(f"Bi_{name}_{mode or 'None'}",
                              f"Bidirectional({name}(units), merge_mode={mode!r})",
                              "bidirectional", (Cell(kind),), merge_mode=mode))
+    # An explicit backward_layer (keras #23688 is about these): of another type with another state
+    # structure (LSTM forward, GRU backward: same units, so every merge mode applies), and of the
+    # same type with other units (SimpleRNN(units + 2) backward: concat and None only -- sum, ave
+    # and mul of unequal widths are ruled out, tests/test_validation.py says what must happen).
+    for mode in MERGE_MODES:
+        out.append(Entry(f"Bi_LSTM_bwGRU_{mode or 'None'}",
+                         f"Bidirectional(LSTM(units), backward_layer=GRU(units, go_backwards=True), "
+                         f"merge_mode={mode!r})", "bidirectional", (Cell("lstm"),), merge_mode=mode,
+                         backward=(Cell("gru"),)))
+    for mode in ("concat", None):
+        out.append(Entry(f"Bi_SimpleRNN_bwSimpleRNN2_{mode or 'None'}",
+                         f"Bidirectional(SimpleRNN(units), backward_layer=SimpleRNN(units + 2, "
+                         f"go_backwards=True), merge_mode={mode!r})", "bidirectional", (Cell("simple"),),
+                         merge_mode=mode, backward=(Cell("simple", units_offset=2),)))
     # User-defined cells (rnnconf/cells.py), each through RNN: paths the built-in cells never take
     # (an output of units + 1 over a state of units; state_size [u, u + 2]; [u, [u + 1, u + 2]];
     # a get_initial_state of 0.5; a plain int state_size without output_size).
@@ -300,33 +343,37 @@ OPTION_SHAPES_FULL = (SHAPES[0], SHAPES[1], SHAPES[3])
 MASK_SHAPES = (SHAPES[1],)
 MASK_SHAPES_FULL = (SHAPES[1], SHAPES[3])
 # Named sets for @pytest.mark.shapes("options"): (default lane, --full lane).
+# "notebook": a test whose claim needs one shape (a round trip) -- the notebook's in both lanes;
+# named, so the default lane's option rule (in_default_option_lane) applies to it too.
 SHAPE_SETS = {
     "options": (OPTION_SHAPES, OPTION_SHAPES_FULL),
     "masks": (MASK_SHAPES, MASK_SHAPES_FULL),
-    "compiled": (OPTION_SHAPES, OPTION_SHAPES_FULL),
+    "notebook": ((NOTEBOOK_SHAPE,), (NOTEBOOK_SHAPE,)),
 }
 
 
 
-# Compiled execution (tests/test_compiled.py) traces one model and one compiled function per
-# case: ~1-3 s each on TensorFlow (2 cores), far more than an eager call. The default lane runs it
-# on LSTM (output, h and c; stateful too: ~3 CPU-s); --full runs every entry of the option lane
-# (a Bidirectional GRU alone costs ~3.5 CPU-s, more than the default lane's budget allows).
-DEFAULT_COMPILED_ENTRIES = ("LSTM",)
-
-
-def in_default_lane(shape_set: str, entry: "Entry") -> bool:
-    """Whether a test marked ``shapes(shape_set)`` runs ``entry`` without --full."""
-    if shape_set == "compiled":
-        return entry.id in DEFAULT_COMPILED_ENTRIES
-    return in_default_option_lane(entry)
-
-
 def in_default_option_lane(entry: "Entry") -> bool:
-    """Option tests in the default lane skip Bidirectional's sum/ave/mul: an option acts on the
-    wrapped layer the same way whatever the merge, and concat and None cover both output
-    structures. --full runs them all."""
+    """Option tests (a named shape set) in the default lane skip Bidirectional's sum/ave/mul: an
+    option, or a serialization round trip, acts on the wrapped layers the same way whatever the
+    merge, and concat and None cover both output structures (the explicit-backward entries: concat
+    alone, the symmetric ones cover None's structure). --full runs them all."""
+    if entry.asymmetric:
+        return entry.merge_mode == "concat"
     return not (entry.bidirectional and entry.merge_mode in ("sum", "ave", "mul"))
+
+
+def sweeps_every_shape(entry: "Entry") -> bool:
+    """Whether the default lane runs the entry on every shape of SHAPES in the families that sweep
+    them (structure, symbolic, identities, values, devices: a test with no ``shapes`` marker).
+    The user-defined cells and the explicit-backward Bidirectional entries run there on the
+    option shape alone (several rows, T=4) -- what they add is a code path, not a shape; the
+    built-in layers' sweep covers the shapes. --full runs them on every shape too."""
+    return not (entry.custom or entry.asymmetric)
+
+
+def in_default_shape_lane(entry: "Entry", shape: Shape) -> bool:
+    return sweeps_every_shape(entry) or shape in OPTION_SHAPES
 
 
 # Entries the NumPy oracle covers: all of them. Masks: the oracle has no ConvLSTM masking.

@@ -66,15 +66,22 @@ def expected_tree(entry: Entry, shape: Shape, return_sequences: bool, return_sta
         return [walk(n) for n in cell.state_tree]
 
     if entry.bidirectional:
-        u = units[0]
-        cell = entry.cells[0]
+        # each half has its own layer's shapes and states (an explicit backward_layer may differ
+        # in type and units): concat is fw + bw wide; sum/ave/mul need equal widths (the catalog
+        # has those only where they are; tests/test_validation.py has the rest)
+        u, ub = units[0], entry.backward_units(shape)[0]
         if entry.merge_mode is None:
-            outs = [output("output_forward", u), output("output_backward", u)]
+            outs = [output("output_forward", u), output("output_backward", ub)]
+        elif entry.merge_mode == "concat":
+            outs = [output("output", u + ub)]
         else:
-            outs = [output("output", 2 * u if entry.merge_mode == "concat" else u)]
+            if u != ub:
+                raise ValueError(f"{entry.id}: merge_mode={entry.merge_mode!r} of widths {u} and {ub}")
+            outs = [output("output", u)]
         if not return_state:
             return outs[0] if len(outs) == 1 else outs
-        return outs + cell_states(cell, u, "forward.") + cell_states(cell, u, "backward.")
+        return (outs + cell_states(entry.cells[0], u, "forward.")
+                + cell_states(entry.backward_cells[0], ub, "backward."))
 
     out = output("output", entry.output_units(shape))
     if not return_state:
@@ -203,7 +210,7 @@ def last_step_identities(entry: Entry, shape: Shape, return_sequences: bool,
         if role is None:  # documented: the output is the cell's output, which no state is
             return []
         return [(f"{where} == {role}", roles["output"][t_last], roles[role])]
-    u = shape.units
+    u = entry.cell_units(shape)[0]  # the forward half's width: where concat's backward half starts
     fw_h, bw_h = roles["forward.h"], roles["backward.h"]
     if entry.merge_mode is None:
         first = "output_backward[:, 0]" if return_sequences else "output_backward"
@@ -238,7 +245,7 @@ def views(entry: Entry, shape: Shape, return_sequences: bool,
         out["forward last output"] = roles["output_forward"][t_last]
         out["backward last output"] = roles["output_backward"][t_first]
     elif entry.merge_mode == "concat":
-        u = shape.units
+        u = entry.cell_units(shape)[0]
         out["forward last output"] = roles["output"][t_last][..., :u]
         out["backward last output"] = roles["output"][t_first][..., u:]
     elif not return_sequences:

@@ -68,20 +68,39 @@ def tolerance_text(dtype: str) -> str:
 
 
 def cell_specs(entry: Entry, shape: Shape) -> list[oracle.CellSpec]:
+    """The oracle's cells of the entry (of a Bidirectional entry's forward half)."""
     return [oracle.CellSpec(c.kind, u, reset_after=c.reset_after)
             for c, u in zip(entry.cells, entry.cell_units(shape))]
 
 
-def weight_shapes(entry: Entry, shape: Shape) -> list[tuple[int, ...]]:
-    """The documented get_weights() layout for this entry."""
-    if entry.form == "conv":
-        return oracle.conv_weight_shapes(entry.conv_spec(shape.units), shape.features)
-    specs = cell_specs(entry, shape)
-    shapes, dim = [], shape.features
+def backward_specs(entry: Entry, shape: Shape) -> list[oracle.CellSpec]:
+    """The oracle's cells of a Bidirectional entry's backward half (its own type and units)."""
+    return [oracle.CellSpec(c.kind, u, reset_after=c.reset_after)
+            for c, u in zip(entry.backward_cells, entry.backward_units(shape))]
+
+
+def _specs_weight_shapes(specs: list[oracle.CellSpec], features: int) -> list[tuple[int, ...]]:
+    shapes, dim = [], features
     for spec in specs:
         shapes += oracle.weight_shapes(spec, dim)
         dim = spec.units
-    return shapes * 2 if entry.bidirectional else shapes
+    return shapes
+
+
+def weight_shapes(entry: Entry, shape: Shape) -> list[tuple[int, ...]]:
+    """The documented get_weights() layout for this entry (Bidirectional: the forward layer's
+    weights, then the backward layer's)."""
+    if entry.form == "conv":
+        return oracle.conv_weight_shapes(entry.conv_spec(shape.units), shape.features)
+    shapes = _specs_weight_shapes(cell_specs(entry, shape), shape.features)
+    if entry.bidirectional:
+        shapes += _specs_weight_shapes(backward_specs(entry, shape), shape.features)
+    return shapes
+
+
+def forward_weight_count(entry: Entry, shape: Shape) -> int:
+    """How many of a Bidirectional entry's weights are the forward layer's (they come first)."""
+    return len(_specs_weight_shapes(cell_specs(entry, shape), shape.features))
 
 
 def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray, *,
@@ -98,8 +117,8 @@ def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.
         return {"output": res.sequence if return_sequences else res.last_output, "h": h, "c": c}
     specs = cell_specs(entry, shape)
     if entry.bidirectional:
-        half = len(weights) // 2
-        res = oracle.bidirectional(specs, weights[:half], specs, weights[half:], x,
+        n = forward_weight_count(entry, shape)
+        res = oracle.bidirectional(specs, weights[:n], backward_specs(entry, shape), weights[n:], x,
                                    merge_mode=entry.merge_mode, initial_state=initial_state, mask=mask)
         out = res.sequence if return_sequences else res.last_output
         roles: dict[str, Any] = {}
@@ -107,9 +126,10 @@ def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.
             roles["output_forward"], roles["output_backward"] = out
         else:
             roles["output"] = out
-        names = ("h", "c")
-        roles.update({f"forward.{names[i]}": s for i, s in enumerate(res.forward_states)})
-        roles.update({f"backward.{names[i]}": s for i, s in enumerate(res.backward_states)})
+        for half, cells, states in (("forward", entry.cells, res.forward_states),
+                                    ("backward", entry.backward_cells, res.backward_states)):
+            names = [name for c in cells for name, _ in c.state_leaves()]
+            roles.update({f"{half}.{name}": s for name, s in zip(names, states)})
         return roles
     res = oracle.rnn(specs, weights, x, initial_state=initial_state, mask=mask,
                      go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask)
@@ -123,7 +143,7 @@ def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.
 
 def forward_half(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray) -> oracle.Result:
     """The forward layer of a Bidirectional entry alone (its weights come first)."""
-    return oracle.rnn(cell_specs(entry, shape), weights[: len(weights) // 2], x)
+    return oracle.rnn(cell_specs(entry, shape), weights[: forward_weight_count(entry, shape)], x)
 
 
 def initial_state_arrays(entry: Entry, shape: Shape, seed: int) -> list[np.ndarray]:

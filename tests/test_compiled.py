@@ -24,6 +24,10 @@ from rnnconf.fixtures import not_applicable
 pytestmark = pytest.mark.mode("compiled")
 PATHS = ("predict", "function")
 UNIDIRECTIONAL = lambda e: not e.bidirectional  # noqa: E731
+# Tracing costs ~1-3 s per case on TensorFlow (2 cores, one model and one compiled function for
+# the four combinations), far more than an eager call: the default lane runs LSTM (output, h and
+# c; stateful too); --full runs every entry of the option lane.
+DEFAULT_LANE = pytest.mark.default_lane(lambda p: p["entry"].id == "LSTM")
 
 
 def _result(run, path):
@@ -55,7 +59,8 @@ def _expected(run, return_sequences, return_state, rows):
     return [contract.Leaf(leaf.role, (rows, *leaf.shape[1:])) for leaf in leaves]
 
 
-@pytest.mark.shapes("compiled")
+@DEFAULT_LANE
+@pytest.mark.shapes("options")
 @pytest.mark.parametrize("path", PATHS)
 def test_compiled_structure(run, entry, return_sequences, return_state, shape, device, path):
     """The documented tensors, in order, with the documented shapes (flat: a functional model's
@@ -65,7 +70,8 @@ def test_compiled_structure(run, entry, return_sequences, return_state, shape, d
         assert_structure(expected, list(flat), f"{run.describe(return_sequences, return_state)}, {how}")
 
 
-@pytest.mark.shapes("compiled")
+@DEFAULT_LANE
+@pytest.mark.shapes("options")
 @pytest.mark.parametrize("path", PATHS)
 def test_compiled_last_step_is_final_state(run, entry, return_sequences, shape, device, path):
     for how, flat, rows in _calls(run, path, return_sequences, True):
@@ -78,7 +84,8 @@ def test_compiled_last_step_is_final_state(run, entry, return_sequences, shape, 
             assert_identical(lhs, rhs, what, f"{run.describe(return_sequences, True)}, {how}")
 
 
-@pytest.mark.shapes("compiled")
+@DEFAULT_LANE
+@pytest.mark.shapes("options")
 @pytest.mark.parametrize("path", PATHS)
 def test_compiled_matches_oracle(run, entry, return_sequences, return_state, shape, device, path, record):
     calls = _calls(run, path, return_sequences, return_state)
@@ -93,7 +100,8 @@ def test_compiled_matches_oracle(run, entry, return_sequences, return_state, sha
 
 
 @pytest.mark.entries(UNIDIRECTIONAL)
-@pytest.mark.shapes("compiled")
+@DEFAULT_LANE
+@pytest.mark.shapes("options")
 @pytest.mark.parametrize("path", PATHS)
 def test_compiled_stateful_halves_equal_whole(make_run, entry, return_sequences, return_state, shape, device,
                                               path, record):

@@ -9,7 +9,7 @@ from rnnconf import catalog
 from rnnconf.checks import check_against_oracle
 
 FAST_PATH_ENTRIES = lambda e: e.form == "layer" and e.cells[0].kind in ("lstm", "gru") or (  # noqa: E731
-    e.bidirectional and e.cells[0].kind in ("lstm", "gru") and e.merge_mode == "concat")
+    e.bidirectional and not e.asymmetric and e.cells[0].kind in ("lstm", "gru") and e.merge_mode == "concat")
 
 
 @pytest.mark.parametrize("use_cudnn", ["auto", False], ids=["auto", "false"])

@@ -15,7 +15,8 @@ Part 2 checks properties that can be verified by hand: one step of every cell
 worked out in the comments, with a different weight for every gate so that a
 swapped gate (LSTM i/f/o, GRU z/r) or a transposed matrix changes the result,
 and ConvLSTM against the dense LSTM, its output sizes and TensorFlow's "same"
-padding.
+padding. The suite's user-defined cells (rnnconf/cells.py) get one hand-worked step
+each from their documented equations, so their NumPy twins are pinned independently.
 """
 
 import numpy as np
@@ -563,6 +564,24 @@ def test_bidirectional_merge_modes_agree_with_pair(mode, op):
         bidirectional(spec, w_fw, spec, w_bw, x, merge_mode="max")
 
 
+def test_bidirectional_halves_of_other_types_and_widths():
+    # LSTM(2) forward, GRU(3) backward: concat is 2 + 3 wide, initial_state is cut after the
+    # forward layer's own states (h, c), and each half is its own run
+    spec_fw, spec_bw = CellSpec("lstm", 2), CellSpec("gru", 3)
+    rng = np.random.default_rng(7)
+    w_fw, w_bw = random_weights([spec_fw], 4, rng), random_weights([spec_bw], 4, rng)
+    x = rng.normal(size=(2, 5, 4))
+    init = [rng.normal(size=(2, 2)), rng.normal(size=(2, 2)), rng.normal(size=(2, 3))]
+    bi = bidirectional(spec_fw, w_fw, spec_bw, w_bw, x, initial_state=init)
+    fw = rnn([spec_fw], w_fw, x, initial_state=init[:2], zero_output_for_mask=True)
+    bw = rnn([spec_bw], w_bw, x, initial_state=init[2:], go_backwards=True, zero_output_for_mask=True)
+    assert bi.sequence.shape == (2, 5, 5) and bi.last_output.shape == (2, 5)
+    np.testing.assert_array_equal(bi.last_output, np.concatenate([fw.last_output, bw.last_output], axis=-1))
+    np.testing.assert_array_equal(bi.sequence[..., 2:], bw.sequence[:, ::-1])
+    assert [s.shape for s in bi.forward_states + bi.backward_states] == [(2, 2), (2, 2), (2, 3)]
+    np.testing.assert_array_equal(bi.backward_states[0], bw.states[0][0])
+
+
 @pytest.mark.parametrize("kinds", [("lstm", "gru"), ("simple", "lstm"), ("gru", "simple")])
 def test_stacked_cells_equal_chained_runs(kinds):
     specs = [CellSpec(kinds[0], 3), CellSpec(kinds[1], 2)]
@@ -698,6 +717,98 @@ def test_by_hand_simple_rnn_one_step_asymmetric_recurrent_kernel():
     r = rnn([CellSpec("simple", 2)], [W, U, b], np.array([[[2.0]]]), initial_state=[np.array([[0.5, -1.0]])])
     np.testing.assert_allclose(r.states[0][0], [[0.537049566998, -0.761594155956]], **HAND)
     np.testing.assert_allclose(r.last_output, [[0.537049566998, -0.761594155956]], **HAND)
+
+
+# ---- the suite's user-defined cells (rnnconf/cells.py), one step each, worked by hand
+#
+# The NumPy twins (oracle._custom_step) pinned from the cells' documented equations, independently
+# of the suite: x = 2.0 (one feature), batch 1, a nonzero initial state (the init cell: its own
+# 0.5), every weight different and every square recurrent matrix non-symmetric, so a transposed
+# matrix, a swapped weight or an old state used where the new one belongs gives another number.
+# Weights are listed in each cell's creation order (oracle.CUSTOM_WEIGHTS).
+
+
+def test_by_hand_projected_output_cell_output_is_not_its_state():
+    # proj, units 1: h' = tanh(x*W + h*U + b), output h'*P (1 x 2); h0 = 0.5
+    W, U, b, P = np.array([[0.4]]), np.array([[-0.6]]), np.array([0.2]), np.array([[0.5, -1.5]])
+    # pre-activation: 2*0.4 + 0.5*(-0.6) + 0.2 = 0.8 - 0.3 + 0.2 = 0.7 -> h' = tanh(0.7) = 0.60436778
+    # output: h'*P = [0.60436778*0.5, 0.60436778*(-1.5)] = [0.30218389, -0.90655167]
+    r = rnn([CellSpec("proj", 1)], [W, U, b, P], np.array([[[2.0]]]), initial_state=[np.array([[0.5]])])
+    np.testing.assert_allclose(r.states[0][0], [[0.604367777117]], **HAND)
+    np.testing.assert_allclose(r.last_output, [[0.302183888559, -0.906551665676]], **HAND)
+    np.testing.assert_allclose(r.sequence, [[[0.302183888559, -0.906551665676]]], **HAND)
+
+
+def test_by_hand_two_state_cell_second_state_reads_the_new_first():
+    # two, units 1: s1 (1 wide), s2 (3 wide); s1' = tanh(x*W1 + s1*U1 + s2 @ V1),
+    # s2' = tanh(x*W2 + s2 @ U2 + s1' * V2), output s1'; s1_0 = 0.6, s2_0 = [1.0, -0.5, 0.5]
+    w1, u1, v1 = np.array([[0.3]]), np.array([[0.5]]), np.array([[0.2], [-0.1], [0.4]])
+    w2 = np.array([[0.1, -0.2, 0.3]])
+    u2 = np.array([[0.1, 0.2, 0.0],
+                   [-0.3, 0.1, 0.2],
+                   [0.0, 0.4, -0.1]])
+    v2 = np.array([[0.5, -0.5, 0.25]])
+    # s1': 2*0.3 + 0.6*0.5 + (1.0*0.2 + (-0.5)*(-0.1) + 0.5*0.4) = 0.6 + 0.3 + 0.45 = 1.35
+    #      -> s1' = tanh(1.35) = 0.87405329
+    # s2_0 @ U2 = [0.1 + 0.15 + 0, 0.2 - 0.05 + 0.2, 0 - 0.1 - 0.05] = [0.25, 0.35, -0.15]
+    # s1' * V2  = [0.43702664, -0.43702664, 0.21851332]
+    # s2': [0.2 + 0.25 + 0.43702664, -0.4 + 0.35 - 0.43702664, 0.6 - 0.15 + 0.21851332]
+    #    = tanh([0.88702664, -0.48702664, 0.66851332]) = [0.70992203, -0.45185333, 0.58400110]
+    # (U2 transposed would give [0.56287163, -0.79579034, 0.51426662]; the old s1 in place of s1'
+    # [0.63514895, -0.33637554, 0.53704957])
+    init = [np.array([[0.6]]), np.array([[1.0, -0.5, 0.5]])]
+    r = rnn([CellSpec("two", 1)], [w1, u1, v1, w2, u2, v2], np.array([[[2.0]]]), initial_state=init)
+    np.testing.assert_allclose(r.states[0][0], [[0.874053287886]], **HAND)
+    np.testing.assert_allclose(r.states[0][1], [[0.709922026238, -0.451853332834, 0.584001097744]], **HAND)
+    np.testing.assert_allclose(r.last_output, [[0.874053287886]], **HAND)
+
+
+def test_by_hand_nested_state_cell_every_state():
+    # nested, units 1: h (1), [a (2), b (3)]; h' = tanh(x*Wh + h*Uh + a @ Ah), a' = tanh(x*Wa + a @ Ua),
+    # b' = tanh(x*Wb + b @ Ub + h' * Hb), output h'; h0 = 0.5, a0 = [1.0, -1.0], b0 = [0.5, 0.5, -0.5]
+    wh, uh, ah = np.array([[0.2]]), np.array([[0.3]]), np.array([[0.5], [-0.4]])
+    wa, ua = np.array([[0.1, -0.3]]), np.array([[0.2, 0.6],
+                                                [-0.1, 0.3]])
+    wb = np.array([[0.25, 0.0, -0.5]])
+    ub = np.array([[0.1, 0.0, 0.2],
+                   [0.0, 0.3, 0.0],
+                   [-0.2, 0.0, 0.1]])
+    hb = np.array([[0.4, -0.6, 0.8]])
+    # h': 2*0.2 + 0.5*0.3 + (1.0*0.5 + (-1.0)*(-0.4)) = 0.4 + 0.15 + 0.9 = 1.45 -> tanh = 0.89569287
+    # a': [0.2, -0.6] + a0 @ Ua = [0.2, -0.6] + [0.2 + 0.1, 0.6 - 0.3] = [0.5, -0.3]
+    #     -> [tanh(0.5), tanh(-0.3)] = [0.46211716, -0.29131261]   (Ua transposed: [-0.19737532, -0.76159416])
+    # b': [0.5, 0.0, -1.0] + b0 @ Ub + h' * Hb
+    #     b0 @ Ub = [0.05 + 0 + 0.1, 0 + 0.15 + 0, 0.1 + 0 - 0.05] = [0.15, 0.15, 0.05]
+    #     h' * Hb = [0.35827715, -0.53741572, 0.71655430]
+    #     = tanh([1.00827715, -0.38741572, -0.23344570]) = [0.76504849, -0.36913021, -0.22929546]
+    init = [np.array([[0.5]]), np.array([[1.0, -1.0]]), np.array([[0.5, 0.5, -0.5]])]  # flat: h, a, b
+    r = rnn([CellSpec("nested", 1)], [wh, uh, ah, wa, ua, wb, ub, hb], np.array([[[2.0]]]), initial_state=init)
+    np.testing.assert_allclose(r.states[0][0], [[0.895692873843]], **HAND)
+    np.testing.assert_allclose(r.states[0][1], [[0.462117157260, -0.291312612452]], **HAND)
+    np.testing.assert_allclose(r.states[0][2], [[0.765048491954, -0.369130210380, -0.229295458986]], **HAND)
+    np.testing.assert_allclose(r.last_output, [[0.895692873843]], **HAND)
+
+
+def test_by_hand_initial_state_cell_starts_from_its_own_state():
+    # init, units 1: h' = tanh(x*W + h*U + b) from get_initial_state = 0.5 (no initial_state given)
+    W, U, b = np.array([[0.3]]), np.array([[0.8]]), np.array([-0.1])
+    # 2*0.3 + 0.5*0.8 - 0.1 = 0.9 -> tanh(0.9) = 0.71629787   (from zeros it would be tanh(0.5) = 0.46211716)
+    r = rnn([CellSpec("init", 1)], [W, U, b], np.array([[[2.0]]]))
+    np.testing.assert_allclose(r.states[0][0], [[0.716297870199]], **HAND)
+    np.testing.assert_allclose(r.last_output, [[0.716297870199]], **HAND)
+
+
+def test_by_hand_plain_int_state_cell_has_no_bias():
+    # plain, units 2: h' = tanh(x*W + h @ U), no bias; h0 = [0.5, -1.0], U non-symmetric
+    W = np.array([[0.5, -0.25]])
+    U = np.array([[0.2, -0.4],
+                  [0.6, 0.1]])
+    # unit 1: 2*0.5     + (0.5*0.2    + (-1.0)*0.6) = 1.0 - 0.5 = 0.5  -> tanh = 0.46211716
+    # unit 2: 2*(-0.25) + (0.5*(-0.4) + (-1.0)*0.1) = -0.5 - 0.3 = -0.8 -> tanh = -0.66403677
+    # (h0 @ U.T would give pre-activations 1.5 and -0.3)
+    r = rnn([CellSpec("plain", 2)], [W, U], np.array([[[2.0]]]), initial_state=[np.array([[0.5, -1.0]])])
+    np.testing.assert_allclose(r.states[0][0], [[0.462117157260, -0.664036770268]], **HAND)
+    np.testing.assert_allclose(r.last_output, [[0.462117157260, -0.664036770268]], **HAND)
 
 
 # ---- ConvLSTM

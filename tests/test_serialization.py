@@ -3,9 +3,12 @@ the flags and, with the same weights, the values (bit for bit: the same code run
 user-defined cell is registered as serializable (rnnconf/cells.py), as Keras documents for
 custom objects, so both round trips rebuild it."""
 
+import zlib
+
+import numpy as np
 import pytest
 
-from rnnconf import catalog, contract
+from rnnconf import contract
 from rnnconf.asserts import assert_identical
 from rnnconf.checks import roles_in
 from rnnconf.runner import CaseContext
@@ -17,7 +20,7 @@ def _flag_values(layer):
     return {f: getattr(layer, f, None) for f in FLAGS}
 
 
-@pytest.mark.shapes(catalog.NOTEBOOK_SHAPE)
+@pytest.mark.shapes("notebook")
 def test_config_round_trip(run, entry, return_sequences, return_state, shape, device):
     layer = run.layer(return_sequences, return_state)
     context = run.describe(return_sequences, return_state)
@@ -34,9 +37,50 @@ def test_config_round_trip(run, entry, return_sequences, return_state, shape, de
         assert_identical(a, b, f"returned[{i}] after from_config(get_config())", context)
 
 
+def _halves(layer, weights=False):
+    """What a Bidirectional's two layers are: (class, units, go_backwards, return_sequences,
+    return_state, stateful) of the forward and of the backward layer; with ``weights`` also a
+    digest of the backward layer's weights (shapes and a checksum of the values)."""
+    def one(half):
+        return (type(half).__name__, getattr(half, "units", None), getattr(half, "go_backwards", None),
+                *(getattr(half, f, None) for f in FLAGS + ("stateful",)))
+    out = {"forward_layer": one(layer.forward_layer), "backward_layer": one(layer.backward_layer)}
+    if weights:
+        out["backward_layer weights"] = [(tuple(w.shape), zlib.crc32(np.ascontiguousarray(w).tobytes()))
+                                         for w in layer.backward_layer.get_weights()]
+    return out
+
+
+@pytest.mark.entries(lambda e: e.asymmetric)
+@pytest.mark.shapes("notebook")
+def test_config_round_trip_keeps_backward_layer(run, entry, return_sequences, return_state, shape, device):
+    """An explicit backward_layer (another type or units) is in get_config and from_config rebuilds
+    it: the same class, units, direction and flags (its values: test_config_round_trip)."""
+    layer = run.layer(return_sequences, return_state)
+    clone = type(layer).from_config(layer.get_config())
+    assert _halves(clone) == _halves(layer), (
+        f"from_config(get_config()) of {run.describe(return_sequences, return_state)} rebuilt "
+        f"{_halves(clone)}, the layer was {_halves(layer)}")
+
+
+@pytest.mark.entries(lambda e: e.asymmetric)
+@pytest.mark.shapes("notebook")
+def test_keras_file_keeps_backward_layer(run, entry, return_sequences, return_state, shape, device, tmp_path):
+    """A .keras save/load keeps an explicit backward_layer: the same class, units, direction and
+    flags, and its own weights (the values: test_keras_file_round_trip)."""
+    layer = run.layer(return_sequences, return_state)
+    context = run.describe(return_sequences, return_state)
+    with CaseContext(f"saving and loading a .keras model of {context}"), run.impl.device(device):
+        model = run.impl.save_and_load(layer, tuple(run.x.shape[2:]), tmp_path / "case.keras")
+    loaded = [_halves(l, weights=True) for l in model.layers if type(l).__name__ == type(layer).__name__]
+    assert loaded and loaded[0] == _halves(layer, weights=True), (
+        f".keras save/load of {context} gave {loaded}, the layer was {_halves(layer, weights=True)}")
+
+
 @pytest.mark.entries(lambda e: e.id in ("SimpleRNN", "LSTM", "GRU_reset_before", "RNN_LSTMCell_GRUCell",
-                                        "Bi_LSTM_concat", "Bi_GRU_None", "ConvLSTM1D") or e.custom)
-@pytest.mark.shapes(catalog.NOTEBOOK_SHAPE)
+                                        "Bi_LSTM_concat", "Bi_GRU_None", "ConvLSTM1D")
+                     or e.custom or e.asymmetric)
+@pytest.mark.shapes("notebook")
 def test_keras_file_round_trip(run, entry, return_sequences, return_state, shape, device, tmp_path):
     layer = run.layer(return_sequences, return_state)
     context = run.describe(return_sequences, return_state)

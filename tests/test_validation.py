@@ -60,6 +60,20 @@ RULES = [
            rf"\b{flag}\b", lambda get, flag=flag: get("Bidirectional")(
                get("LSTM")(3, **{flag: True}), backward_layer=get("GRU")(3, go_backwards=True)))
       for flag in ("return_sequences", "return_state", "stateful")),
+    # sum/ave/mul combine the two halves element by element: an explicit backward_layer of another
+    # width cannot be merged so (concat and None can: the catalog's Bi_*_bw* entries). No sentence
+    # rules it out in as many words; the docstring asks a backward_layer to match the layer's
+    # properties and promises a ValueError when they do not -- the claim is that ValueError (naming
+    # the merge or the backward layer), never a backend's broadcasting error or, where one half is 1
+    # wide, a silently broadcast output.
+    *(Rule(f"merge_{mode}_units_{fw}_vs_{bw}_Bi_SimpleRNN", "Bidirectional: 'merge_mode: Mode by which outputs "
+           "of the forward and backward RNNs will be combined' (element-wise for sum/ave/mul); 'the provided "
+           "`backward_layer` layer should have properties matching those of the `layer` argument ... A "
+           "`ValueError` will be raised if these requirements are not met'", r"merge[ _]mode|backward[ _]layer",
+           lambda get, mode=mode, fw=fw, bw=bw: get("Bidirectional")(
+               get("SimpleRNN")(fw), merge_mode=mode, backward_layer=get("SimpleRNN")(bw, go_backwards=True))(
+               _x(2, 4, 5)))
+      for mode, fw, bw in (("sum", 3, 5), ("ave", 3, 5), ("mul", 3, 5), ("sum", 1, 3))),
     *(Rule(f"strides_with_dilation_ConvLSTM{rank}D", f"ConvLSTM{rank}D: '`strides > 1` is incompatible with "
            "`dilation_rate > 1`'", r"\bstrides\b.*\bdilation_rate\b|\bdilation_rate\b.*\bstrides\b",
            lambda get, rank=rank: get(f"ConvLSTM{rank}D")(3, 3, strides=2, dilation_rate=2)) for rank in (1, 2)),

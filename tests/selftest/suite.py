@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import os
 import re
@@ -129,10 +131,25 @@ def catalog_ids(module: str, test: str, entries: Iterable[str], *,
     return_state axis; test_flag_combinations_agree has neither); ``extra``: the test's own
     trailing parameters (mask kind, policy), ``None`` for none.
     """
+    sweeps = _sweeps_shapes(module, test)
     return {case_id(module, test, entry=e, return_sequences=rs, return_state=st, shape=s,
                     device=DEVICE, extra=() if x is None else (x,))
             for e in entries for rs in _axis(return_sequences) for st in _axis(return_state)
-            for s in shapes for x in extra}
+            for s in shapes for x in extra
+            # the default lane (the inner runs have no --full): a shape-sweeping test runs an
+            # entry that does not sweep every shape on the option shape alone (rnnconf.axes)
+            if not sweeps or catalog.in_default_shape_lane(catalog.BY_ID[e], s)}
+
+
+@functools.lru_cache(maxsize=None)
+def _sweeps_shapes(module: str, test: str) -> bool:
+    """Whether a catalog test sweeps the shapes: it has no ``@pytest.mark.shapes`` (read from
+    its source, as rnnconf.axes reads the marker)."""
+    tree = ast.parse((REPO / module).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == test:
+            return not any("mark.shapes" in ast.unparse(d) for d in node.decorator_list)
+    raise ValueError(f"no test {test} in {module}")
 
 
 def notebook_ids(test: str, names: Iterable[str] | None = None, *,

@@ -49,11 +49,18 @@ MASK_KINDS = reference.MASK_KINDS  # every kind masks row 0's last step
 ORACLE = r"differs from the NumPy oracle for "
 
 
-def ids(module: str, test: str, entry: str, shape: catalog.Shape, *, params: Iterable[str] = (None,),
-        **axes) -> set[str]:
-    """catalog_ids for one entry and shape, each id extended by the test's own trailing
-    parameters (mask kind, policy, use_cudnn), which pytest appends after the device."""
-    return catalog_ids(module, test, [entry], shapes=[shape], extra=params, **axes)
+def ids(module: str, test: str, entry: str | list[str], shape: catalog.Shape, *,
+        params: Iterable[str] = (None,), **axes) -> set[str]:
+    """catalog_ids for one entry (or several) and a shape, each id extended by the test's own
+    trailing parameters (mask kind, policy, use_cudnn), which pytest appends after the device."""
+    entries = [entry] if isinstance(entry, str) else entry
+    return catalog_ids(module, test, entries, shapes=[shape], extra=params, **axes)
+
+
+# The explicit-backward Bidirectional entries: of other units; those in the default lane's
+# serialization tests (concat and None: tests/test_serialization.py uses the "notebook" set).
+ASYM_OTHER_UNITS = [e.id for e in catalog.ENTRIES if e.asymmetric and e.backward_units(B3) != e.cell_units(B3)]
+ASYM_SAVED = [e.id for e in catalog.ENTRIES if e.asymmetric and catalog.in_default_option_lane(e)]
 
 
 def values(entry: str, shape: catalog.Shape, **axes) -> set[str]:
@@ -360,6 +367,48 @@ CAUGHT += [
         "test_values_match_oracle and ([Custom_InitCell- or [Custom_PlainCell-) and " + B3.id,
         failed={ORACLE + r"RNN\(InitialStateCell\(units\)\)": values("Custom_InitCell", B3)},
         passed=values("Custom_PlainCell", B3),
+    ),
+    # ---- Bidirectional with an explicit backward_layer (catalog entries Bi_*_bw*)
+    caught(
+        "bidirectional_backward_units_ignored", "test_structure::test_shapes (a backward_layer of other units)",
+        (STRUCTURE,),
+        "(test_shapes and ([Bi_SimpleRNN_bwSimpleRNN2_ or [Bi_LSTM_bwGRU_concat- or [Bi_LSTM_bwGRU_None-)"
+        " or test_arity and [Bi_SimpleRNN_bwSimpleRNN2_) and " + B3.id,
+        failed={r"\((output|output_backward|backward\.h)\)\.shape=\(3, (4, )?\d\), expected \(3, (4, )?(5|8)\)":
+                catalog_ids(STRUCTURE, "test_shapes", ASYM_OTHER_UNITS, shapes=[B3])},
+        # the arity is right, and a backward layer of the forward's units is untouched
+        passed=catalog_ids(STRUCTURE, "test_arity", ASYM_OTHER_UNITS, shapes=[B3])
+        | catalog_ids(STRUCTURE, "test_shapes", ["Bi_LSTM_bwGRU_concat", "Bi_LSTM_bwGRU_None"], shapes=[B3]),
+    ),
+    caught(
+        "bidirectional_from_config_loses_backward_layer",
+        "test_serialization::test_config_round_trip_keeps_backward_layer",
+        (SERIALIZATION,),
+        "(test_config_round_trip_keeps_backward_layer or test_config_round_trip and [Bi_LSTM_concat-) and "
+        + NOTEBOOK.id,
+        failed={r"from_config\(get_config\(\)\) of Bidirectional\(.* rebuilt \{.*'backward_layer': "
+                r"\('(LSTM|SimpleRNN)', 3, True": ids(
+                    SERIALIZATION, "test_config_round_trip_keeps_backward_layer", ASYM_SAVED, NOTEBOOK)},
+        # Keras makes the backward layer from the forward one: without an explicit one, the same
+        passed=ids(SERIALIZATION, "test_config_round_trip", ["Bi_LSTM_concat"], NOTEBOOK),
+    ),
+    caught(
+        "bidirectional_backward_weights_not_loaded", "test_serialization::test_keras_file_keeps_backward_layer",
+        (SERIALIZATION,),
+        "test_keras_file_keeps_backward_layer or test_config_round_trip_keeps_backward_layer",
+        failed={r"\.keras save/load of Bidirectional\(.* gave \[\{.*'backward_layer weights'": ids(
+            SERIALIZATION, "test_keras_file_keeps_backward_layer", ASYM_SAVED, NOTEBOOK)},
+        passed=ids(SERIALIZATION, "test_config_round_trip_keeps_backward_layer", ASYM_SAVED, NOTEBOOK),
+    ),
+    caught(
+        "bidirectional_initial_state_unsplit", "test_initial_state::test_initial_state_matches_oracle "
+        "(Bidirectional: forward then backward halves)",
+        (INITIAL, VALUES),
+        "(test_initial_state_matches_oracle or test_values_match_oracle) and ([Bi_LSTM_concat- or [Bi_GRU_None-)"
+        " and " + B3.id,
+        failed={ORACLE + r"Bidirectional\((LSTM|GRU)\(units\), merge_mode=('concat'|None)\) .* with initial_state=<list>":
+                ids(INITIAL, "test_initial_state_matches_oracle", ["Bi_LSTM_concat", "Bi_GRU_None"], B3)},
+        passed=ids(VALUES, "test_values_match_oracle", ["Bi_LSTM_concat", "Bi_GRU_None"], B3),
     ),
     caught(
         "conv_c_zeroed", "test_values::test_values_match_oracle (ConvLSTM, c by value)",
