@@ -127,7 +127,10 @@ class CaseRun:
         return self._unwrap(self._compiled[path])
 
     def _run_compiled(self, path: str) -> dict:
-        layers = [self.layer(rs, st) for rs, st in COMBOS]
+        # layers of its own per path, with the case's weights: a model or a trace that fails part
+        # way (JAX: a functional model that cannot be built) must not leave the layers the eager
+        # tests share half-traced
+        layers = [self.new_layer(rs, st) for rs, st in COMBOS]
         features = tuple(self.x.shape[2:])
         what = f"{self.entry.label} in its four flag combinations, {path}"
         with CaseContext(what), self.impl.device(self.device):
