@@ -366,14 +366,18 @@ def in_default_option_lane(entry: "Entry") -> bool:
 def sweeps_every_shape(entry: "Entry") -> bool:
     """Whether the default lane runs the entry on every shape of SHAPES in the families that sweep
     them (structure, symbolic, identities, values, devices: a test with no ``shapes`` marker).
-    The user-defined cells and the explicit-backward Bidirectional entries run there on the
-    option shape alone (several rows, T=4) -- what they add is a code path, not a shape; the
-    built-in layers' sweep covers the shapes. --full runs them on every shape too."""
-    return not (entry.custom or entry.asymmetric)
+    The user-defined cells, the explicit-backward Bidirectional entries and Bidirectional's
+    sum/ave/mul merges run there on the notebook's shape and the option shape (several rows, T=4)
+    -- what they add is a code path, not a shape; the built-in layers' sweep (concat and None for
+    Bidirectional) covers the shapes. --full runs them on every shape too."""
+    return not (entry.custom or entry.asymmetric or not in_default_option_lane(entry))
+
+
+DEFAULT_LANE_SHAPES = (NOTEBOOK_SHAPE, *OPTION_SHAPES)  # what the code-path entries sweep
 
 
 def in_default_shape_lane(entry: "Entry", shape: Shape) -> bool:
-    return sweeps_every_shape(entry) or shape in OPTION_SHAPES
+    return sweeps_every_shape(entry) or shape in DEFAULT_LANE_SHAPES
 
 
 # Entries the NumPy oracle covers: all of them. Masks: the oracle has no ConvLSTM masking.

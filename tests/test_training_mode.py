@@ -63,6 +63,9 @@ def test_training_without_dropout_equals_inference(run, entry, return_sequences,
     record.deviation(worst, reference.self_tolerance_text(), against="self")
 
 
+# The default lane: return_sequences=True with return_state=True, which returns every tensor (the
+# other three combinations with --full): each case builds four dropout layers of its own.
+@pytest.mark.default_lane(lambda p: p["return_sequences"] and p["return_state"])
 @pytest.mark.entries(lambda e: not e.custom)  # the suite's own cells take no dropout
 @pytest.mark.shapes("options")
 def test_dropout_in_training_changes_values(make_run, entry, return_sequences, return_state, shape, device):
