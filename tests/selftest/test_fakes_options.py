@@ -19,10 +19,9 @@ from typing import Iterable
 import pytest
 
 from rnnconf import catalog, reference
-from rnnconf.expectations import Expectations
 
-from .suite import IDENTITIES, REPO, STRUCTURE, catalog_ids, log_failing_sites, run_suite
-from .test_fakes import caught
+from .suite import IDENTITIES, STRUCTURE, catalog_ids
+from .test_fakes import assert_fake_caught, assert_keras_passes_what_fakes_fail, caught
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.selftest
@@ -428,11 +427,7 @@ def _cpu_only(monkeypatch):
 @pytest.mark.parametrize("spec", CAUGHT, ids=[c.fake for c in CAUGHT])
 def test_option_fake_is_caught(pytester, monkeypatch, spec):
     _cpu_only(monkeypatch)
-    run = run_suite(pytester, monkeypatch, f"fixtures.broken.{spec.fake}", spec.files, k=spec.k)
-    assert f"implementation fixtures.broken.{spec.fake} " in run.stdout, "the header must name the fake"
-    assert run.ret != 0, f"the suite passed on fixtures.broken.{spec.fake}: {spec.family} cannot fail"
-    run.assert_outcomes(failed=spec.failed, passed=spec.passed, outcome=spec.outcome)
-    log_failing_sites(spec.fake, run)
+    assert_fake_caught(pytester, monkeypatch, spec)
 
 
 def test_real_keras_passes_what_the_fakes_fail(pytester, monkeypatch, impl):
@@ -441,8 +436,4 @@ def test_real_keras_passes_what_the_fakes_fail(pytester, monkeypatch, impl):
     Keras but for one bug.) Known nonconformances would xfail, as read from the expectation
     files, not from a run; none is expected in these selections."""
     _cpu_only(monkeypatch)
-    must_fail = set().union(*(nodes for c in CAUGHT for nodes in c.failed.values()))
-    known = Expectations.for_run("auto", REPO, impl)
-    xfailed = {n for n in must_fail if known.match(n) is not None}
-    run = run_suite(pytester, monkeypatch, "keras", sorted(must_fail), expectations="auto")
-    run.assert_outcomes(passed=must_fail - xfailed, xfailed=xfailed)
+    assert_keras_passes_what_fakes_fail(pytester, monkeypatch, impl, CAUGHT)

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnnconf.expectations import Expectations
 
-from .suite import REPO, log_failing_sites, run_suite
-from .test_fakes import caught
+from .test_fakes import assert_fake_caught, assert_keras_passes_what_fakes_fail, caught
 from .test_fakes_options import B3, VALUES, STATEFUL, ids, values
 
 pytest_plugins = ["pytester"]
@@ -88,19 +86,11 @@ CAUGHT = [
 
 @pytest.mark.parametrize("spec", CAUGHT, ids=[c.fake for c in CAUGHT])
 def test_training_fake_is_caught(pytester, monkeypatch, spec):
-    run = run_suite(pytester, monkeypatch, f"fixtures.broken.{spec.fake}", spec.files, k=spec.k)
-    assert f"implementation fixtures.broken.{spec.fake} " in run.stdout, "the header must name the fake"
-    assert run.ret != 0, f"the suite passed on fixtures.broken.{spec.fake}: {spec.family} cannot fail"
-    run.assert_outcomes(failed=spec.failed, passed=spec.passed, outcome=spec.outcome)
-    log_failing_sites(spec.fake, run)
+    assert_fake_caught(pytester, monkeypatch, spec)
 
 
 def test_real_keras_passes_what_the_training_fakes_fail(pytester, monkeypatch, impl):
     """The control: every node id a fake above must fail passes on Keras itself (a known
     nonconformance would xfail, as read from the expectation files)."""
-    must_fail = set().union(*(nodes for c in CAUGHT for nodes in c.failed.values()))
-    known = Expectations.for_run("auto", REPO, impl)
-    xfailed = {n for n in must_fail if known.match(n) is not None}
-    run = run_suite(pytester, monkeypatch, "keras", sorted(must_fail), expectations="auto")
-    run.assert_outcomes(passed=must_fail - xfailed, xfailed=xfailed)
+    assert_keras_passes_what_fakes_fail(pytester, monkeypatch, impl, CAUGHT)
 
