@@ -180,7 +180,9 @@ def _tensorflow_compile(layers: list, feature_shape: tuple, batch: int | None) -
 
     spec = tf.TensorSpec((batch, None, *feature_shape), tf.float32)
 
-    @tf.function(input_signature=[spec])
+    # autograph off: the function has no Python control flow over tensors, and tf-keras's layers
+    # inside an autograph-converted function fail to trace (TypeError in a converted __init__)
+    @tf.function(input_signature=[spec], autograph=False)
     def traced(x: Any) -> list:
         return [_flat(layer(x)) for layer in layers]
 
@@ -474,20 +476,27 @@ class Implementation:
         """One functional model on ``Input(shape=(None, *feature_shape))`` (``batch_size=batch``
         for stateful layers) whose outputs are every layer's returned tensors, flat; returns
         ``predict(x, batch_size)``: ``model.predict`` -> one flat list of arrays per layer."""
-        inp = self.module.Input(shape=(None, *feature_shape), batch_size=batch)
-        per_layer = [_flat(layer(inp)) for layer in layers]
-        per_layer = [p if isinstance(p, list) else [p] for p in per_layer]
-        model = self.module.Model(inp, [t for p in per_layer for t in p])
+        model, counts = self._model_over(self.module.Input(shape=(None, *feature_shape), batch_size=batch),
+                                         layers)
 
         def predict(x: np.ndarray, batch_size: int) -> list[list[np.ndarray]]:
             got = model.predict(x, batch_size=batch_size, verbose=0)
             got = got if isinstance(got, (list, tuple)) else [got]
             out, at = [], 0
-            for p in per_layer:
-                out.append([np.asarray(a) for a in got[at:at + len(p)]])
-                at += len(p)
+            for n in counts:
+                out.append([np.asarray(a) for a in got[at:at + n]])
+                at += n
             return out
         return predict
+
+    def _model_over(self, inp: Any, layers: list) -> tuple[Any, list[int]]:
+        """A functional model on ``inp`` whose outputs are every layer's returned tensors, flat,
+        in order, and how many tensors each layer returned."""
+        per_layer = []
+        for layer in layers:
+            returned = _flat(layer(inp))
+            per_layer.append(returned if isinstance(returned, list) else [returned])
+        return self.module.Model(inp, [t for p in per_layer for t in p]), [len(p) for p in per_layer]
 
     def compiled(self, layers: list, feature_shape: tuple, batch: int | None = None) -> Callable:
         """The backend's compiled function over ``layers`` (see Backend.compile): a callable on
@@ -548,14 +557,9 @@ class Implementation:
         stateful layer needs), whose outputs are the returned tensors of every layer in
         ``layers``, flat, in order; compiled with plain SGD (no momentum) and ``mse`` on each
         output, so the loss is the sum of the per-output mean squared errors."""
-        inp = self.module.Input(batch_shape=input_shape)
-        outputs = []
-        for layer in layers:
-            returned = _flat(layer(inp))
-            outputs += returned if isinstance(returned, list) else [returned]
-        model = self.module.Model(inp, outputs)
+        model, counts = self._model_over(self.module.Input(batch_shape=input_shape), layers)
         model.compile(optimizer=self.module.optimizers.SGD(learning_rate=learning_rate, momentum=0.0),
-                      loss=["mse"] * len(outputs))
+                      loss=["mse"] * sum(counts))
         return model
 
     def fit_one_epoch(self, model: Any, x: np.ndarray, y: list[np.ndarray], batch_size: int,
