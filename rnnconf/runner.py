@@ -48,7 +48,7 @@ class CaseRun:
         self.options = dict(options or {})
         self.x = make_input(entry, shape)
         self.weights: list[np.ndarray] | None = None
-        self._layers: dict[tuple[bool, bool], Any] = {}
+        self._layers: dict[tuple[bool, bool, bool], Any] = {}
         self._calls: dict[tuple, Returned | BaseException] = {}
         self._compiled: dict[str, Any] = {}  # compiled_result / stateful_halves, per path
 
@@ -57,9 +57,12 @@ class CaseRun:
         return (f"{self.entry.label} with {flags_text(return_sequences, return_state)}{extra} "
                 f"on {self.device}, input {self.entry.input_shape(self.shape)}")
 
-    def layer(self, return_sequences: bool, return_state: bool) -> Any:
-        """The built layer for one combination, weights set (memoised)."""
-        key = (return_sequences, return_state)
+    def layer(self, return_sequences: bool, return_state: bool, training: bool = False) -> Any:
+        """The built layer for one combination, weights set (memoised). Calls with
+        ``training=True`` get layers of their own, with the same weights: a training call must
+        not change what a later inference call of the shared layer returns (tf-keras's ConvLSTM
+        keeps applying the dropout masks of a first training call at inference)."""
+        key = (return_sequences, return_state, training)
         if key not in self._layers:
             self._layers[key] = self.new_layer(return_sequences, return_state)
         return self._layers[key]
@@ -88,7 +91,7 @@ class CaseRun:
         key = _call_key(return_sequences, return_state, call_kwargs)
         if key is None or key not in self._calls:
             try:
-                layer = self.layer(return_sequences, return_state)
+                layer = self.layer(return_sequences, return_state, training=bool(call_kwargs.get("training")))
                 with self._context(return_sequences, return_state), self.impl.device(self.device):
                     result: Returned | BaseException = self.impl.normalise(layer(self.x, **call_kwargs))
             except BaseException as exc:  # remembered, so every test of this case sees it
@@ -119,12 +122,17 @@ class CaseRun:
         batch_size=batch - 1)`` (a partial last batch)}; "function": {"full": the backend's
         compiled function on ``x``, "rows": on ``x[:rows]`` (a second batch size), "rows": int}.
         A failure is remembered and raised to every test of the case."""
-        if path not in self._compiled:
+        return self.remember(path, lambda: self._run_compiled(path))
+
+    def remember(self, key: Any, compute: Any) -> Any:
+        """``compute()`` once per key for this case (the process's memo, as for calls); its
+        result, or the exception it raised, for every test of the case that asks."""
+        if key not in self._compiled:
             try:
-                self._compiled[path] = self._run_compiled(path)
+                self._compiled[key] = compute()
             except Exception as exc:
-                self._compiled[path] = exc
-        return self._unwrap(self._compiled[path])
+                self._compiled[key] = exc
+        return self._unwrap(self._compiled[key])
 
     def _run_compiled(self, path: str) -> dict:
         # layers of its own per path, with the case's weights: a model or a trace that fails part
@@ -148,26 +156,20 @@ class CaseRun:
         the time steps and then on the second: the second call's flat arrays per combination.
         ``predict`` uses one model (``batch_size`` = the fixed batch), ``function`` one compiled
         function with the batch fixed. Memoised like :meth:`compiled_result`."""
-        key = "stateful " + path
-        if key not in self._compiled:
-            try:
-                layers = [self.new_layer(rs, st) for rs, st in COMBOS]
-                features = tuple(self.x.shape[2:])
-                split = self.shape.timesteps // 2
-                with CaseContext(f"{self.entry.label} stateful, two calls by {path}"), \
-                        self.impl.device(self.device):
-                    batch = self.shape.batch
-                    if path == "predict":
-                        predict = self.impl.predictor(layers, features, batch=batch)
-                        call = lambda x: predict(x, batch)  # noqa: E731
-                    else:
-                        call = self.impl.compiled(layers, features, batch=batch)
-                    call(self.x[:, :split])
-                    self._compiled[key] = {"split": split,
-                                           "second": dict(zip(COMBOS, call(self.x[:, split:])))}
-            except Exception as exc:
-                self._compiled[key] = exc
-        return self._unwrap(self._compiled[key])
+        return self.remember("stateful " + path, lambda: self._run_stateful_halves(path))
+
+    def _run_stateful_halves(self, path: str) -> dict:
+        layers = [self.new_layer(rs, st) for rs, st in COMBOS]
+        features = tuple(self.x.shape[2:])
+        split, batch = self.shape.timesteps // 2, self.shape.batch
+        with CaseContext(f"{self.entry.label} stateful, two calls by {path}"), self.impl.device(self.device):
+            if path == "predict":
+                predict = self.impl.predictor(layers, features, batch=batch)
+                call = lambda x: predict(x, batch)  # noqa: E731
+            else:
+                call = self.impl.compiled(layers, features, batch=batch)
+            call(self.x[:, :split])
+            return {"split": split, "second": dict(zip(COMBOS, call(self.x[:, split:])))}
 
     # ---- helpers -------------------------------------------------------------------------
     def _not_applicable_if_lacking(self, exc: Exception) -> None:

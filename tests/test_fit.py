@@ -118,9 +118,6 @@ def check_epoch(run, chunk_shape, chunks, chunk_targets, weights, states, seen, 
     return worst, weights
 
 
-_STATEFUL = {}  # per process: case -> what the two epochs saw (both tests of a case share one fit)
-
-
 class StatefulFit:
     """Epoch 1 from the layer's initial states (zeros); then reset_state() and epoch 2 with the
     trained weights. ``seen``: (weights, layer.states) as each batch ended; ``error``: what
@@ -149,9 +146,8 @@ class StatefulFit:
 
 
 def stateful_fit(run):
-    if id(run) not in _STATEFUL:
-        _STATEFUL[id(run)] = StatefulFit(run)
-    return _STATEFUL[id(run)]
+    """What the two epochs saw, once per case (both tests of a case share one fit)."""
+    return run.remember("stateful fit", lambda: StatefulFit(run))
 
 
 STATEFUL_ENTRIES = lambda e: e in catalog.ORACLE_ENTRIES and e.cells[0].kind != "init"  # noqa: E731

@@ -45,22 +45,22 @@ def initial_states(entry, shape):
     return reference.initial_state_arrays(entry, shape, seed_for("gradient-initial", entry.id, shape.id))
 
 
-_AUTODIFF = {}  # per process: (case, flags, mask) -> Gradients, shared by the tests of one case
-
-
 def autodiff(run, return_sequences, return_state, mask=None):
-    """The implementation's gradients of the seeded loss, from an initial_state call."""
-    key = (id(run), return_sequences, return_state, None if mask is None else mask.tobytes())
-    if key not in _AUTODIFF:
-        entry, shape = run.entry, run.shape
-        roles_of(run, return_sequences, return_state)  # the arity, checked once (one message)
+    """The implementation's gradients of the seeded loss, from an initial_state call (once per
+    case, flags and mask: the tests of a case share it)."""
+    entry, shape = run.entry, run.shape
+    roles_of(run, return_sequences, return_state)  # the arity, checked once (one message)
+
+    def compute():
         weights = loss_weights(entry, shape, return_sequences, return_state)
         layer = run.layer(return_sequences, return_state)
         with run.impl.device(run.device):
-            _AUTODIFF[key] = run.impl.gradients(
+            return run.impl.gradients(
                 layer, run.x, list(weights.values()), initial_state=initial_states(entry, shape), mask=mask,
                 nest=lambda flat: contract.nest_like_states(entry, shape, flat))
-    return _AUTODIFF[key]
+
+    key = ("autodiff", return_sequences, return_state, None if mask is None else mask.tobytes())
+    return run.remember(key, compute)
 
 
 def context_of(run, return_sequences, return_state, mask):
