@@ -70,7 +70,7 @@ selftest: venv
 # The conformance matrix: every lane in its own uv environment under .lanes/ (never .venv), one
 # report folder each (reports/lanes/<lane>/), then one page side by side (reports/matrix/).
 #   make matrix                                  every backend Keras ships, tf-keras, keras-nightly
-#   make matrix LANES="keras-jax keras-torch"    a subset (python -m rnnconf.lanes list)
+#   make matrix LANES="keras-jax keras-torch"    a subset (python -m rnnconf lanes list)
 #   make releases                                Keras 3.0 -> latest, keras-nightly, tf-keras 2.15 -> latest
 #   make releases RELEASES="keras@3.4.1 keras@3.5.0/jax"
 # Not part of `make test`: each lane installs its backend (README, "The matrix").
@@ -82,14 +82,14 @@ lane-deps: venv
 	$(BIN)/python -c "import uv" 2>/dev/null || $(BIN)/python -m pip install -q uv
 
 matrix: lane-deps
-	$(BIN)/python -m rnnconf.lanes run $(LANES) -n $(LANE_N) --reports $(REPORTS)/lanes --merge $(REPORTS)/matrix
+	$(BIN)/python -m rnnconf lanes run $(LANES) -n $(LANE_N) --reports $(REPORTS)/lanes --merge $(REPORTS)/matrix
 
 releases: lane-deps
-	$(BIN)/python -m rnnconf.lanes run $(RELEASES) -n $(LANE_N) --reports $(REPORTS)/lanes --merge $(REPORTS)/releases
+	$(BIN)/python -m rnnconf lanes run $(RELEASES) -n $(LANE_N) --reports $(REPORTS)/lanes --merge $(REPORTS)/releases
 
 # The pre-release alone (kept as its own target: a one-word check before a Keras upgrade).
 nightly: lane-deps
-	$(BIN)/python -m rnnconf.lanes run keras-nightly -n $(LANE_N) --reports $(REPORTS)/lanes
+	$(BIN)/python -m rnnconf lanes run keras-nightly -n $(LANE_N) --reports $(REPORTS)/lanes
 
 # Runs side by side, and what changed between two (exit 1 on a regression):
 #   make merge RUNS="reports/lanes/keras-3.4.1/shapes.json reports/lanes/keras-3.5.0/shapes.json"
@@ -104,7 +104,7 @@ diff: venv
 # --require-gpu makes a missing GPU an error, never a green run of skips.
 GPU_LANES ?= keras-tensorflow+gpu keras-jax+gpu keras-torch+gpu
 test-gpu: lane-deps
-	$(BIN)/python -m rnnconf.lanes run $(GPU_LANES) -n $(LANE_N) --reports $(REPORTS)/gpu --merge $(REPORTS)/gpu -- --device gpu --require-gpu
+	$(BIN)/python -m rnnconf lanes run $(GPU_LANES) -n $(LANE_N) --reports $(REPORTS)/gpu --merge $(REPORTS)/gpu -- --device gpu --require-gpu
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -1,2 +1,2 @@
 # The whole harness lives in the importable package `rnnconf`; this file only loads it.
-pytest_plugins = ["rnnconf.plugin"]
+pytest_plugins = ["rnnconf.harness.plugin"]

@@ -7,7 +7,7 @@ where users run a layer compiled.
 - ``function``: the layer inside the backend's compiled function traced with an unknown batch
   dimension -- ``tf.function`` with ``input_signature=[TensorSpec((None, None, *features))]`` on
   TensorFlow (tf-keras too), ``jax.jit`` over ``stateless_call`` on JAX -- called with two batch
-  sizes; n/a where the backend has none (the adapter's ``Backend.compile`` says why).
+  sizes; n/a where the backend has none (the adapter's ``Backend.compile``, rnnconf/impl/backends/ says why).
 
 One model (one compiled function) per case holds the four flag combinations' layers, with the
 same weights (runner.CaseRun.compiled_result); each test reads its combination. Compiled results
@@ -17,9 +17,9 @@ compiled calls on the halves of the sequence equal the oracle on the whole.
 
 import pytest
 
-from rnnconf import contract, reference
-from rnnconf.asserts import assert_identical, assert_matches_oracle, assert_structure
-from rnnconf.fixtures import not_applicable
+from rnnconf.spec import contract, reference
+from rnnconf.harness.asserts import assert_identical, assert_matches_oracle, assert_structure
+from rnnconf.harness.outcomes import not_applicable
 
 pytestmark = pytest.mark.mode("compiled")
 PATHS = ("predict", "function")

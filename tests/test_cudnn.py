@@ -1,12 +1,12 @@
 """use_cudnn (Keras 3; where a release's layers take no such argument, its cases are not
-applicable, see fixtures.not_applicable): "auto" and False must give the same values (on PyTorch and JAX they are
+applicable, see outcomes.not_applicable): "auto" and False must give the same values (on PyTorch and JAX they are
 different code even on a CPU), and True must raise a clear ValueError where no fast path
 applies (TensorFlow without a GPU)."""
 
 import pytest
 
-from rnnconf import catalog
-from rnnconf.checks import check_against_oracle
+from rnnconf.spec import catalog
+from rnnconf.harness.checks import check_against_oracle
 
 FAST_PATH_ENTRIES = lambda e: e.form == "layer" and e.cells[0].kind in ("lstm", "gru") or (  # noqa: E731
     e.bidirectional and not e.asymmetric and e.cells[0].kind in ("lstm", "gru") and e.merge_mode == "concat")

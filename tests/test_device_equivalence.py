@@ -1,7 +1,8 @@
 """CPU and GPU agree: the same layer (same weights, same input) placed on the GPU returns what it
 returns on the CPU -- the same containers, roles and shapes, and values within
 reference.DEVICE_TOLERANCE with TF32 off -- through whatever path the backend takes there
-(cuDNN on TensorFlow, torch's fused kernels, jax.experimental.rnn: KERAS-RNN-FACTS section 4).
+(cuDNN on TensorFlow, torch's fused kernels, jax.experimental.rnn: docs/keras-facts.md, "Where
+'the same layer' runs different code").
 
 These are GPU cases: without a visible GPU they skip with the reason (--require-gpu makes that
 an error). With a right-padded mask the valid steps and the final states must agree; at the
@@ -13,10 +14,10 @@ expectation entry, so it never hides the valid-step comparison.
 import numpy as np
 import pytest
 
-from rnnconf import catalog, contract, reference
-from rnnconf.asserts import assert_matches_oracle
-from rnnconf.checks import roles_of
-from rnnconf.fixtures import case_run
+from rnnconf.spec import catalog, contract, reference
+from rnnconf.harness.asserts import assert_matches_oracle
+from rnnconf.harness.checks import roles_of
+from rnnconf.harness.fixtures import case_run
 
 on_gpu = pytest.mark.devices("gpu")
 
@@ -44,7 +45,6 @@ def _compare(gpu, cpu, context, record, keep=lambda role, value: value):
 
 
 @on_gpu
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 @pytest.mark.shapes("options")
 def test_gpu_matches_cpu(run, entry, return_sequences, return_state, shape, device, record):
     gpu, cpu, context = _both(run, return_sequences, return_state)

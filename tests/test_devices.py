@@ -4,8 +4,8 @@ device scope (``keras.device("cpu:0")`` / ``"gpu:0"``) works for recurrent layer
 import numpy as np
 import pytest
 
-from rnnconf import catalog
-from rnnconf.fixtures import not_applicable, skip_without_gpu
+from rnnconf.spec import catalog
+from rnnconf.harness.outcomes import not_applicable, skip_without_gpu
 
 DEVICE_WORDS = {"cpu": ("cpu",), "gpu": ("gpu", "cuda")}
 

@@ -5,8 +5,8 @@ bug). The policy is passed to the layer (dtype=...), so no test touches the glob
 
 import pytest
 
-from rnnconf import catalog, contract
-from rnnconf.checks import check_against_oracle, roles_of
+from rnnconf.spec import contract
+from rnnconf.harness.checks import check_against_oracle, roles_of
 
 POLICIES = {  # policy -> (compute dtype of every returned tensor, variable dtype)
     "float64": ("float64", "float64"),
@@ -25,7 +25,6 @@ def _run(make_run, policy):
 
 
 @policies
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 @pytest.mark.shapes("options")
 def test_dtype_of_every_output_and_state(make_run, entry, return_sequences, return_state, shape, device,
                                          policy):
@@ -41,7 +40,6 @@ def test_dtype_of_every_output_and_state(make_run, entry, return_sequences, retu
 
 
 @policies
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 @pytest.mark.shapes("options")
 def test_values_under_policy(make_run, entry, return_sequences, return_state, shape, device, policy, record):
     run = _run(make_run, policy)

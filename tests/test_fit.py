@@ -13,7 +13,7 @@
   those the oracle carries forward. After ``reset_state()`` a second epoch starts from zeros: the
   same check, the oracle's chain restarting from zero states with the trained weights.
 
-Derivatives: central differences of the float64 oracle (rnnconf/gradients.py: element by element
+Derivatives: central differences of the float64 oracle (rnnconf/spec/gradients.py: element by element
 up to 128 elements, else projections on 12 seeded directions -- the updates are compared by
 their projections there). Tolerance: ``reference.GRADIENT_TOLERANCE`` on the implied gradient
 ``(w_before - w_after) / LR``; the states at ``reference.TOLERANCES["float32"]``.
@@ -22,9 +22,9 @@ their projections there). Tolerance: ``reference.GRADIENT_TOLERANCE`` on the imp
 import numpy as np
 import pytest
 
-from rnnconf import catalog, contract, gradients, reference
-from rnnconf.asserts import assert_matches_oracle
-from rnnconf.runner import seed_for
+from rnnconf.spec import catalog, contract, gradients, reference
+from rnnconf.harness.asserts import assert_matches_oracle
+from rnnconf.spec.seeds import seed_for
 
 pytestmark = pytest.mark.mode("training")
 
@@ -38,7 +38,6 @@ FIT_DEFAULT_LANE = ("LSTM", "Custom_TwoStateCell")
 # Stateful training (two fits, one train function): one built-in layer and one stacked RNN in the
 # default lane; --full runs every entry, Bidirectional included.
 STATEFUL_DEFAULT_LANE = ("GRU", "RNN_LSTMCell_GRUCell")
-UNIDIRECTIONAL = lambda e: e in catalog.ORACLE_ENTRIES and not e.bidirectional  # noqa: E731
 
 
 def targets(entry, shape, return_sequences, return_state, salt=""):
@@ -69,7 +68,6 @@ def step_differences(oracle, return_sequences, wanted, before, after, label):
 
 
 @pytest.mark.default_lane(lambda p: p["entry"].id in FIT_DEFAULT_LANE and p["return_sequences"] and p["return_state"])
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 @pytest.mark.shapes("options")
 def test_sgd_step_matches_oracle(make_run, entry, return_sequences, return_state, shape, device, record):
     run = make_run()
@@ -150,7 +148,7 @@ def stateful_fit(run):
     return run.remember("stateful fit", lambda: StatefulFit(run))
 
 
-STATEFUL_ENTRIES = lambda e: e in catalog.ORACLE_ENTRIES and e.cells[0].kind != "init"  # noqa: E731
+STATEFUL_ENTRIES = lambda e: e.cells[0].kind != "init"  # noqa: E731
 
 
 @pytest.mark.default_lane(lambda p: p["entry"].id in STATEFUL_DEFAULT_LANE)

@@ -1,13 +1,13 @@
 """Gradients against the NumPy oracle: the backend's autodiff (tf.GradientTape on TensorFlow
 and tf-keras, jax.value_and_grad over ``stateless_call`` on JAX, torch.autograd on PyTorch:
-``Backend.autodiff`` in rnnconf/adapter.py) of a fixed scalar loss -- a seeded weighted sum of
+``Backend.autodiff`` in rnnconf/impl/base.py) of a fixed scalar loss -- a seeded weighted sum of
 every returned tensor, so each output and each state contributes -- with respect to the input,
 the initial states (passed as ``initial_state``) and every weight (get_weights() order), for
 every oracle entry and flag combination, without and with masks.
 
 The oracle's gradients come from NumPy alone: central differences of the float64 oracle,
 element by element for tensors of at most 128 elements and along 12 seeded random unit
-directions for larger ones (rnnconf/gradients.py states the method and its accuracy, ~1e-8).
+directions for larger ones (rnnconf/spec/gradients.py states the method and its accuracy, ~1e-8).
 Tolerance: ``reference.GRADIENT_TOLERANCE`` (float32 autodiff against float64 differences).
 
 With a mask, a masked step's input is not read at all (the states are frozen there and the
@@ -18,10 +18,10 @@ from its own output nor from anything later.
 import numpy as np
 import pytest
 
-from rnnconf import catalog, contract, gradients, reference
-from rnnconf.asserts import assert_matches_oracle
-from rnnconf.checks import roles_of
-from rnnconf.runner import seed_for
+from rnnconf.spec import catalog, contract, gradients, reference
+from rnnconf.harness.asserts import assert_matches_oracle
+from rnnconf.harness.checks import roles_of
+from rnnconf.spec.seeds import seed_for
 
 pytestmark = pytest.mark.mode("training")
 
@@ -88,7 +88,6 @@ def check_gradients(run, return_sequences, return_state, record, *, mask=None):
 
 
 @pytest.mark.default_lane(SEQ_STATE)
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 @pytest.mark.shapes("options")
 def test_gradients_match_oracle(run, entry, return_sequences, return_state, shape, device, record):
     check_gradients(run, return_sequences, return_state, record)

@@ -10,9 +10,9 @@ import itertools
 
 import pytest
 
-from rnnconf import contract
-from rnnconf.asserts import assert_identical
-from rnnconf.checks import roles_of
+from rnnconf.spec import contract
+from rnnconf.harness.asserts import assert_identical
+from rnnconf.harness.checks import roles_of
 
 
 def _roles(run, return_sequences, return_state):

@@ -4,9 +4,9 @@ backward halves for Bidirectional), and the values follow from it."""
 
 import pytest
 
-from rnnconf import catalog, contract, reference
-from rnnconf.runner import seed_for
-from rnnconf.checks import check_against_oracle
+from rnnconf.spec import contract, reference
+from rnnconf.spec.seeds import seed_for
+from rnnconf.harness.checks import check_against_oracle
 
 
 def nest_like_states(entry, shape, flat, to_tensor):
@@ -14,7 +14,6 @@ def nest_like_states(entry, shape, flat, to_tensor):
     return contract.nest_like_states(entry, shape, flat, to_tensor)
 
 
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 @pytest.mark.shapes("options")
 def test_initial_state_matches_oracle(run, entry, return_sequences, return_state, shape, device, record):
     flat = reference.initial_state_arrays(entry, shape, seed_for("initial", entry.id, shape.id))

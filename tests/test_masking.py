@@ -7,9 +7,9 @@ the last unmasked step. Bidirectional zero-fills masked steps of its sequences (
 import numpy as np
 import pytest
 
-from rnnconf import catalog, contract, reference
-from rnnconf.asserts import assert_close
-from rnnconf.checks import check_against_oracle, roles_of
+from rnnconf.spec import catalog, contract, reference
+from rnnconf.harness.asserts import assert_close
+from rnnconf.harness.checks import check_against_oracle, roles_of
 
 mask_kinds = pytest.mark.parametrize("mask_kind", reference.MASK_KINDS)
 

@@ -11,10 +11,10 @@ import re
 import numpy as np
 import pytest
 
-from rnnconf.asserts import assert_identical, assert_structure
-from rnnconf.contract import Leaf, describe
-from rnnconf.fixtures import skip_without_gpu
-from rnnconf.runner import CaseContext
+from rnnconf.harness.asserts import assert_identical, assert_structure
+from rnnconf.spec.contract import Leaf, describe
+from rnnconf.harness.outcomes import skip_without_gpu
+from rnnconf.harness.runner import CaseContext
 
 UNITS = 3
 NOTEBOOK_INPUT_SHAPE = (1, 4, 5)

@@ -1,4 +1,4 @@
-"""Tests of the NumPy oracle itself (rnnconf/oracle.py); pure NumPy, no Keras.
+"""Tests of the NumPy oracle itself (rnnconf/spec/oracle.py); pure NumPy, no Keras.
 
 Part 1 reproduces the setups of Keras's own unit tests -- constant initializers
 (kernel 0.01, recurrent 0.02, bias 0.03 unless stated) on ``np.arange`` inputs --
@@ -15,14 +15,14 @@ Part 2 checks properties that can be verified by hand: one step of every cell
 worked out in the comments, with a different weight for every gate so that a
 swapped gate (LSTM i/f/o, GRU z/r) or a transposed matrix changes the result,
 and ConvLSTM against the dense LSTM, its output sizes and TensorFlow's "same"
-padding. The suite's user-defined cells (rnnconf/cells.py) get one hand-worked step
+padding. The suite's user-defined cells (rnnconf/impl/cells.py) get one hand-worked step
 each from their documented equations, so their NumPy twins are pinned independently.
 """
 
 import numpy as np
 import pytest
 
-from rnnconf.oracle import (
+from rnnconf.spec.oracle import (
     BiResult,
     CellSpec,
     ConvSpec,
@@ -719,7 +719,7 @@ def test_by_hand_simple_rnn_one_step_asymmetric_recurrent_kernel():
     np.testing.assert_allclose(r.last_output, [[0.537049566998, -0.761594155956]], **HAND)
 
 
-# ---- the suite's user-defined cells (rnnconf/cells.py), one step each, worked by hand
+# ---- the suite's user-defined cells (rnnconf/impl/cells.py), one step each, worked by hand
 #
 # The NumPy twins (oracle._custom_step) pinned from the cells' documented equations, independently
 # of the suite: x = 2.0 (one feature), batch 1, a nonzero initial state (the init cell: its own

@@ -44,7 +44,7 @@ torch = pytest.importorskip(
     "torch", reason="PyTorch is not installed: pip install torch==2.13.0 (or pip install -e '.[torch]')")
 
 from rnnconf import oracle  # noqa: E402
-from rnnconf.oracle import CellSpec  # noqa: E402
+from rnnconf.spec.oracle import CellSpec  # noqa: E402
 
 TOL = dict(rtol=1e-12, atol=1e-12)
 SHAPES = [(1, 4, 5, 3), (3, 6, 2, 4), (2, 1, 3, 2)]  # (batch, T, features, units)

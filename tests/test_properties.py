@@ -4,10 +4,10 @@ final state. Hypothesis profile: "ci" (derandomized) when $CI is set, else "dev"
 
 from hypothesis import example, given, settings
 
-from rnnconf import contract, strategies
-from rnnconf.asserts import assert_identical, assert_structure
-from rnnconf.fixtures import skip_without_gpu
-from rnnconf.runner import CaseRun
+from rnnconf.spec import contract, strategies
+from rnnconf.harness.asserts import assert_identical, assert_structure
+from rnnconf.harness.outcomes import skip_without_gpu
+from rnnconf.harness.runner import CaseRun
 
 
 @settings(max_examples=strategies.EXAMPLES_PER_ENTRY)

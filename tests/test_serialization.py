@@ -1,6 +1,6 @@
 """Serialization keeps what a layer returns: get_config/from_config and a .keras save/load keep
 the flags and, with the same weights, the values (bit for bit: the same code runs). A
-user-defined cell is registered as serializable (rnnconf/cells.py), as Keras documents for
+user-defined cell is registered as serializable (rnnconf/impl/cells.py), as Keras documents for
 custom objects, so both round trips rebuild it."""
 
 import zlib
@@ -8,10 +8,10 @@ import zlib
 import numpy as np
 import pytest
 
-from rnnconf import contract
-from rnnconf.asserts import assert_identical
-from rnnconf.checks import roles_in
-from rnnconf.runner import CaseContext
+from rnnconf.spec import contract
+from rnnconf.harness.asserts import assert_identical
+from rnnconf.harness.checks import roles_in
+from rnnconf.harness.runner import CaseContext
 
 FLAGS = ("return_sequences", "return_state")
 

@@ -1,12 +1,12 @@
 """Arity, nesting and shape of what every catalog entry returns, in all four flag combinations.
 
-The expected structure comes from the documented contract (``rnnconf.contract``): the output
+The expected structure comes from the documented contract (``rnnconf.spec.contract``): the output
 alone, or the output followed by the final states (``h``; ``h, c`` for LSTM; one entry per
 stacked cell; forward then backward states for Bidirectional).
 """
 
-from rnnconf import contract
-from rnnconf.asserts import assert_structure
+from rnnconf.spec import contract
+from rnnconf.harness.asserts import assert_structure
 
 
 def _returned(run, return_sequences, return_state, record):

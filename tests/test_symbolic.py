@@ -5,8 +5,8 @@
 eager call: the same arity and nesting, the same known dimensions.
 """
 
-from rnnconf import contract
-from rnnconf.asserts import assert_structure
+from rnnconf.spec import contract
+from rnnconf.harness.asserts import assert_structure
 
 
 def test_compute_output_shape(run, entry, return_sequences, return_state, shape, device, record):

@@ -35,10 +35,10 @@ The drop count is binomial: over ``n`` independent mask entries at rate ``p`` it
 import numpy as np
 import pytest
 
-from rnnconf import catalog, contract, reference
-from rnnconf.asserts import assert_close
-from rnnconf.checks import roles_in
-from rnnconf.fixtures import not_applicable
+from rnnconf.spec import catalog, contract, reference
+from rnnconf.harness.asserts import assert_close
+from rnnconf.harness.checks import roles_in
+from rnnconf.harness.outcomes import not_applicable
 
 pytestmark = pytest.mark.mode("training")
 

@@ -3,12 +3,11 @@ and dropout / recurrent_dropout at inference (deterministic, equal to no dropout
 
 import pytest
 
-from rnnconf import catalog, contract, reference
-from rnnconf.asserts import assert_close, assert_identical
-from rnnconf.checks import check_against_oracle, roles_in
+from rnnconf.spec import contract, reference
+from rnnconf.harness.asserts import assert_close, assert_identical
+from rnnconf.harness.checks import check_against_oracle, roles_in
 
 
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 @pytest.mark.shapes("options")
 def test_unroll_matches_oracle_and_loop(make_run, entry, return_sequences, return_state, shape, device, record):
     # Keras 2's ConvLSTM takes no unroll (its ConvRNN refuses it): not applicable there

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from rnnconf.adapter import MissingLayer
+from rnnconf.impl.base import MissingLayer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Rule:
     names: str  # a regex the message must match: the argument (or the rank) it is about
     trigger: Callable[[Callable[[str], Any]], Any]  # make/build/call the layer: get(name) -> layers.<name>
     # (layer, argument) for a rule about an argument a release may not have at all: where the
-    # constructor names no such parameter the rule is not applicable (fixtures.not_applicable)
+    # constructor names no such parameter the rule is not applicable (outcomes.not_applicable)
     argument: tuple[str, str] | None = None
 
 
@@ -56,7 +56,7 @@ RULES = [
          "`go_backwards` argument values. A `ValueError` will be raised'", r"\bgo_backwards\b",
          lambda get: get("Bidirectional")(get("LSTM")(3), backward_layer=get("LSTM")(3))),
     *(Rule(f"backward_{flag}_differs", "Bidirectional: 'the provided `backward_layer` ... should have the same "
-           f"values for `stateful`, `return_states`, `return_sequences` ... A `ValueError` will be raised'",
+           "values for `stateful`, `return_states`, `return_sequences` ... A `ValueError` will be raised'",
            rf"\b{flag}\b", lambda get, flag=flag: get("Bidirectional")(
                get("LSTM")(3, **{flag: True}), backward_layer=get("GRU")(3, go_backwards=True)))
       for flag in ("return_sequences", "return_state", "stateful")),
@@ -99,7 +99,7 @@ BY_ID = {r.id: r for r in RULES}
 
 @pytest.mark.parametrize("rule", [r.id for r in RULES])
 def test_ruled_out_argument_raises_value_error_naming_it(impl, device, rule):
-    from rnnconf.fixtures import not_applicable, skip_without_gpu
+    from rnnconf.harness.outcomes import not_applicable, skip_without_gpu
 
     skip_without_gpu(impl, device)
     spec = BY_ID[rule]

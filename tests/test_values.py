@@ -2,16 +2,14 @@
 
 Weights are the suite's own seeded arrays set with ``set_weights`` in the documented layout
 (which is itself asserted first); the oracle computes from the published equations.
-Tolerances: ``rnnconf.reference.TOLERANCES`` (README, "Tolerances").
+Tolerances: ``rnnconf.spec.reference.TOLERANCES`` (README, "Tolerances").
 """
 
-import pytest
 
-from rnnconf import catalog, reference
-from rnnconf.checks import check_against_oracle
+from rnnconf.spec import reference
+from rnnconf.harness.checks import check_against_oracle
 
 
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 def test_weight_layout(run, entry, shape, device):
     layer = run.layer(False, False)
     got = [tuple(w.shape) for w in layer.get_weights()]
@@ -20,6 +18,5 @@ def test_weight_layout(run, entry, shape, device):
                          f"{got}, documented layout {want}")
 
 
-@pytest.mark.entries(lambda e: e in catalog.ORACLE_ENTRIES)
 def test_values_match_oracle(run, entry, return_sequences, return_state, shape, device, record):
     check_against_oracle(run, return_sequences, return_state, record)

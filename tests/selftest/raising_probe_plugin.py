@@ -3,12 +3,12 @@
 
 import dataclasses
 
-import rnnconf.adapter as adapter
+import rnnconf.impl.backends as backends
 
 
 def _raising_probe():
     raise RuntimeError("selftest: CUDA driver initialization failed")
 
 
-for name, facts in list(adapter.BACKENDS.items()):
-    adapter.BACKENDS[name] = dataclasses.replace(facts, gpus=_raising_probe)
+for name, facts in list(backends.BACKENDS.items()):
+    backends.BACKENDS[name] = dataclasses.replace(facts, gpus=_raising_probe)

@@ -5,8 +5,8 @@ the CPU/GPU comparisons can fail on a machine with no GPU."""
 
 import dataclasses
 
-import rnnconf.adapter as adapter
+import rnnconf.impl.backends as backends
 
-for name, facts in list(adapter.BACKENDS.items()):
-    adapter.BACKENDS[name] = dataclasses.replace(
+for name, facts in list(backends.BACKENDS.items()):
+    backends.BACKENDS[name] = dataclasses.replace(
         facts, gpus=lambda: ["simulated GPU (selftest: the CPU)"], tf32_off=lambda: None)

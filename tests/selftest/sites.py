@@ -2,8 +2,8 @@
 
 A site is one place where a conformance test can say "this implementation is wrong": an
 ``assert`` statement in ``tests/test_*.py`` (the oracle's own tests excluded: they judge the
-oracle, not an implementation), a call of an :mod:`rnnconf.asserts` helper there or in
-:mod:`rnnconf.checks`, a ``pytest.fail(...)`` there, or a ``with pytest.raises(...)`` block.
+oracle, not an implementation), a call of an :mod:`rnnconf.harness.asserts` helper there or in
+:mod:`rnnconf.harness.checks`, a ``pytest.fail(...)`` there, or a ``with pytest.raises(...)`` block.
 Each site has a key that survives edits elsewhere in the file:
 ``tests/test_x.py::function: <first line of the site's source>``.
 
@@ -39,7 +39,7 @@ class Site:
 
 def site_files(repo: Path = REPO) -> list[Path]:
     files = [p for p in sorted((repo / "tests").glob("test_*.py")) if not p.stem.startswith(EXCLUDED)]
-    return files + [repo / "rnnconf" / "checks.py"]
+    return files + [repo / "rnnconf" / "harness" / "checks.py"]
 
 
 def _kind(node: ast.AST) -> str | None:

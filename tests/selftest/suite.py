@@ -21,8 +21,8 @@ from typing import Iterable
 
 import pytest
 
-from rnnconf import catalog
-from rnnconf.caseid import case_id
+from rnnconf.spec import catalog
+from rnnconf.harness.caseid import case_id
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -115,7 +115,7 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, impl: 
     return SuiteRun(result, cases, "pytest " + " ".join(argv))
 
 
-# ---- node ids, from the catalog (spelled by rnnconf.caseid, the one owner of the case id) ----
+# ---- node ids, from the catalog (spelled by rnnconf.harness.caseid, the one owner of the case id) ----
 def _axis(values: Iterable[bool] | None) -> list[bool | None]:
     return [None] if values is None else list(values)
 
@@ -137,14 +137,14 @@ def catalog_ids(module: str, test: str, entries: Iterable[str], *,
             for e in entries for rs in _axis(return_sequences) for st in _axis(return_state)
             for s in shapes for x in extra
             # the default lane (the inner runs have no --full): a shape-sweeping test runs an
-            # entry that does not sweep every shape on the option shape alone (rnnconf.axes)
+            # entry that does not sweep every shape on the option shape alone (rnnconf.harness.axes)
             if not sweeps or catalog.in_default_shape_lane(catalog.BY_ID[e], s)}
 
 
 @functools.lru_cache(maxsize=None)
 def _sweeps_shapes(module: str, test: str) -> bool:
     """Whether a catalog test sweeps the shapes: it has no ``@pytest.mark.shapes`` (read from
-    its source, as rnnconf.axes reads the marker)."""
+    its source, as rnnconf.harness.axes reads the marker)."""
     tree = ast.parse((REPO / module).read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.name == test:

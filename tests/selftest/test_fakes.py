@@ -14,9 +14,9 @@ import dataclasses
 
 import pytest
 
-from rnnconf import catalog
-from rnnconf.caseid import case_id
-from rnnconf.expectations import Expectations
+from rnnconf.spec import catalog
+from rnnconf.harness.caseid import case_id
+from rnnconf.harness.expectations import Expectations
 
 from .suite import (BOTH, IDENTITIES, NOTEBOOK, REPO, STRUCTURE, SYMBOLIC, catalog_ids,
                     entry_ids, log_failing_sites, notebook_ids, run_suite, shapes_where)

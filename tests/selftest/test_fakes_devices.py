@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnnconf import catalog
-from rnnconf.caseid import case_id
+from rnnconf.spec import catalog
+from rnnconf.harness.caseid import case_id
 
 from .suite import log_failing_sites, run_suite
 

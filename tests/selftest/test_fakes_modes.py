@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnconf import catalog
+from rnnconf.spec import catalog
 
 from .suite import catalog_ids
 from .test_fakes import assert_fake_caught, assert_keras_passes_what_fakes_fail, caught

@@ -18,7 +18,7 @@ from typing import Iterable
 
 import pytest
 
-from rnnconf import catalog, reference
+from rnnconf.spec import catalog, reference
 
 from .suite import IDENTITIES, STRUCTURE, catalog_ids
 from .test_fakes import assert_fake_caught, assert_keras_passes_what_fakes_fail, caught

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from rnnconf.catalog import NOTEBOOK_SHAPE
+from rnnconf.spec.catalog import NOTEBOOK_SHAPE
 
 from .suite import STRUCTURE, catalog_ids, run_suite
 

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from rnnconf import catalog
+from rnnconf.spec import catalog
 
 from .suite import HERE, REPO, catalog_ids
 
@@ -132,7 +132,7 @@ def test_a_collection_error_reaches_the_report(pytester, monkeypatch):
     pytester.makepyfile(test_cannot_import="raise RuntimeError('selftest: this module cannot be imported')\n")
     out = pytester.path / "out"
     result = pytester.runpytest_subprocess(
-        "-p", "rnnconf.plugin", "-p", "no:randomly", "-p", "no:xdist", "--impl", "keras",
+        "-p", "rnnconf.harness.plugin", "-p", "no:randomly", "-p", "no:xdist", "--impl", "keras",
         "--report-dir", str(out), timeout=300)
     assert result.ret == int(pytest.ExitCode.INTERRUPTED), result.stdout.str()[-2000:]
     doc = json.loads((out / "shapes.json").read_text())
@@ -188,8 +188,8 @@ def test_a_missing_layer_is_a_failure_not_not_applicable(pytester, monkeypatch):
 def test_shards_cover_the_run_once_and_join_back(pytester, monkeypatch):
     """--shard 1/2 and 2/2 run disjoint halves (every test of a case in one shard) that together
     are the whole selection; python -m rnnconf merge-shards joins them into the unsharded run."""
-    from rnnconf.caseid import parse_case_id
-    from rnnconf.matrix import shards
+    from rnnconf.harness.caseid import parse_case_id
+    from rnnconf.tools.matrix import shards
 
     select = ("-k", f"(test_arity or test_shapes) and {NB}", "--device", "cpu")
     whole = _run(pytester, monkeypatch, "keras", *select)[1]

@@ -1,7 +1,7 @@
 """Every tolerance is pinned, its absolute and its relative part separately: each
 tolerance-pinning fake fails just outside a tolerance (test_fakes_options.py proves that) and
 passes here, where only the part it pins is ten times looser -- so loosening the rtol or the atol
-of any tolerance in rnnconf.reference by 10x turns a self-test red."""
+of any tolerance in rnnconf.spec.reference by 10x turns a self-test red."""
 
 from __future__ import annotations
 

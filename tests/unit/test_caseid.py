@@ -1,9 +1,9 @@
-"""rnnconf.caseid in-process: what case_id builds, parse_case_id reads back."""
+"""rnnconf.harness.caseid in-process: what case_id builds, parse_case_id reads back."""
 
 import pytest
 
-from rnnconf import catalog
-from rnnconf.caseid import case_id, parse_case_id
+from rnnconf.spec import catalog
+from rnnconf.harness.caseid import case_id, parse_case_id
 
 NB = catalog.NOTEBOOK_SHAPE
 

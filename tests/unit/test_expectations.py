@@ -1,8 +1,8 @@
-"""rnnconf.expectations in-process: parsing, version and backend bounds, matching, verdicts."""
+"""rnnconf.harness.expectations in-process: parsing, version and backend bounds, matching, verdicts."""
 
 import pytest
 
-from rnnconf.expectations import Expectations, ExpectationsError, Known, glob_pattern, parse, verdict
+from rnnconf.harness.expectations import Expectations, ExpectationsError, Known, glob_pattern, parse, verdict
 
 ENTRY = '''
 [[xfail]]

@@ -1,11 +1,11 @@
-"""The oracle's derivatives (rnnconf/gradients.py), in-process, with NumPy only: the stated
+"""The oracle's derivatives (rnnconf/spec/gradients.py), in-process, with NumPy only: the stated
 accuracy of the central differences, the probe directions' size rule, and one derivative
 against its closed form."""
 
 import numpy as np
 
-from rnnconf import catalog, gradients, reference
-from rnnconf.runner import make_input, make_weights
+from rnnconf.spec import catalog, gradients, reference
+from rnnconf.spec.seeds import make_input, make_weights
 
 SHAPE = catalog.OPTION_SHAPES[0]
 

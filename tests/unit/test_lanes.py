@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from rnnconf import lanes
+from rnnconf.tools import lanes
 
 
 def test_every_matrix_and_release_lane_resolves():
@@ -42,7 +42,7 @@ def test_an_unknown_lane_says_what_to_pass(name):
 
 
 def test_the_command_line_refuses_an_unknown_lane():
-    done = subprocess.run([sys.executable, "-m", "rnnconf.lanes", "run", "keras-mxnet"],
+    done = subprocess.run([sys.executable, "-m", "rnnconf", "lanes", "run", "keras-mxnet"],
                           capture_output=True, text=True, cwd=lanes.ROOT)
     assert done.returncode == 2
     assert "unknown backend 'mxnet'" in done.stderr and "Keras ships" in done.stderr

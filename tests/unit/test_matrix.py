@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnconf.__main__ import main
-from rnnconf.matrix import diff, load, merge, shards
+from rnnconf.tools.cli import main
+from rnnconf.tools.matrix import diff, load, merge, shards
 
 RUNS = Path(__file__).resolve().parents[2] / "fixtures" / "runs"
 OLD, NEW, JAX = RUNS / "tf-3.14.json", RUNS / "tf-3.15.json", RUNS / "jax-3.15.json"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnconf.matrix import load, merge
+from rnnconf.tools.matrix import load, merge
 
 RUNS = Path(__file__).resolve().parents[2] / "fixtures" / "runs"
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

@@ -3,9 +3,9 @@ worst phase, crashes and collection errors count, the banner follows the exit st
 
 import types
 
-from rnnconf.expectations import Expectations, parse
-from rnnconf.report import writers
-from rnnconf.report.record import CaseRecord, Collector
+from rnnconf.harness.expectations import Expectations, parse
+from rnnconf.harness.report import writers
+from rnnconf.harness.report.record import CaseRecord, Collector
 
 NODE = "tests/test_structure.py::test_shapes[LSTM-seq-state-B1T4F5U3-cpu]"
 
@@ -57,7 +57,7 @@ def _doc(collector, exitstatus=0, expectations=None):
 
 
 def test_eager_table_selects_by_tag_not_by_name():
-    from rnnconf.contract import Leaf
+    from rnnconf.spec.contract import Leaf
     import numpy as np
 
     props = [tagged(args=([Leaf("output", (1, 4, 3))], [np.zeros((1, 4, 3))]), view="eager")]

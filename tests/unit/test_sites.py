@@ -6,7 +6,7 @@ from tests.selftest.sites import failing_site, sites_in
 
 SOURCE = textwrap.dedent('''\
     import pytest
-    from rnnconf.asserts import assert_close
+    from rnnconf.harness.asserts import assert_close
 
     def test_a(x):
         assert x, (

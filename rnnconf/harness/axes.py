@@ -1,0 +1,178 @@
+"""The case axes: entry x return_sequences x return_state x input shape x device.
+
+Any test that asks for one of these fixtures gets it parametrized, in the canonical order of
+:mod:`rnnconf.harness.caseid`; ``@pytest.mark.entries(predicate)`` and ``@pytest.mark.shapes(...)``
+narrow a test. GPU cases skip before any fixture runs when no GPU is visible. Under xdist, every
+test of one (entry, shape, device) goes to one worker, which builds its layers once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import pytest
+
+from rnnconf.spec import catalog
+from rnnconf.harness.caseid import DEVICES, parse_case_id
+from rnnconf.harness.options import IMPL_KEY
+from rnnconf.harness.outcomes import no_gpu_reason, not_applicable_reason
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "entries(predicate): limit a test to catalog entries "
+                                       "for which predicate(entry) is true")
+    config.addinivalue_line("markers", "devices(*devices): run a test on these devices only "
+                                       "(a CPU/GPU comparison runs as a gpu case)")
+    config.addinivalue_line("markers", "shapes(*shapes): run a test on these input shapes, or on a "
+                                       "named set of catalog.SHAPE_SETS (its --full variant with --full)")
+    config.addinivalue_line("markers", "default_lane(predicate): without --full, only the cases whose "
+                                       "parameters satisfy predicate(params) run (params: name -> value, the "
+                                       "catalog Entry under 'entry'); the rest are deselected, --full runs them")
+    config.addinivalue_line("markers", "mode(name): how the layer runs in a test -- 'training' (gradients, "
+                                       "fit, training=True) or 'compiled' (model.predict, tf.function, "
+                                       "jax.jit); unmarked tests are 'inference' (eager calls). The report "
+                                       "groups its columns by mode; training is n/a on an inference-only backend")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    names = metafunc.fixturenames
+    if "entry" in names:
+        pred = _marker_arg(metafunc, "entries")
+        entries = [e for e in catalog.ENTRIES if pred is None or pred(e)]
+        shapes_marker = metafunc.definition.get_closest_marker("shapes")
+        sets = [a for a in shapes_marker.args if isinstance(a, str)] if shapes_marker is not None else []
+        if sets and not metafunc.config.getoption("--full"):
+            entries = [e for e in entries if catalog.in_default_option_lane(e)]
+        metafunc.parametrize("entry", entries, ids=[e.id for e in entries])
+    if "return_sequences" in names:
+        metafunc.parametrize("return_sequences", [False, True], ids=["last", "seq"])
+    if "return_state" in names:
+        metafunc.parametrize("return_state", [False, True], ids=["nostate", "state"])
+    if "shape" in names:
+        marker = metafunc.definition.get_closest_marker("shapes")
+        shapes = resolve_shapes(marker.args, metafunc.config.getoption("--full")) if marker \
+            else list(catalog.SHAPES)
+        metafunc.parametrize("shape", shapes, ids=[s.id for s in shapes])
+    if "device" in names:
+        wanted = metafunc.config.getoption("--device")
+        only = metafunc.definition.get_closest_marker("devices")
+        devices = [d for d in DEVICES if wanted in ("all", d) and (only is None or d in only.args)]
+        metafunc.parametrize("device", devices, ids=devices)
+
+
+def resolve_shapes(args: tuple, full: bool) -> list[catalog.Shape]:
+    """Shape objects, or names of catalog.SHAPE_SETS (their --full variant with ``full``)."""
+    shapes: list[catalog.Shape] = []
+    for arg in args:
+        shapes += catalog.SHAPE_SETS[arg][1 if full else 0] if isinstance(arg, str) else [arg]
+    return list(dict.fromkeys(shapes))
+
+
+def _marker_arg(metafunc: pytest.Metafunc, name: str) -> Any:
+    marker = metafunc.definition.get_closest_marker(name)
+    return marker.args[0] if marker else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--full"):
+        _keep_default_lane(config, items)
+    shard = config.getoption("--shard")
+    if shard is not None:
+        index, count = shard
+        keep = [i for i in items if shard_of(i.nodeid, count) == index]
+        config.hook.pytest_deselected(items=[i for i in items if shard_of(i.nodeid, count) != index])
+        items[:] = keep
+    impl = config.stash[IMPL_KEY]
+    no_gpu = pytest.mark.skip(reason=no_gpu_reason(impl)) if not impl.gpus() else None
+    cannot_train = (pytest.mark.skip(reason=not_applicable_reason(impl, impl.facts.inference_only))
+                    if impl.facts.inference_only else None)
+    for item in items:
+        if cannot_train is not None and mode_of(item) == "training":
+            item.add_marker(cannot_train)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("device") == "gpu":
+            item.add_marker(pytest.mark.gpu)
+            if no_gpu is not None:  # skip before any fixture runs: cheap, and the same reason
+                item.add_marker(no_gpu)
+
+
+def _keep_default_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The default lane (without --full), one rule for every test: deselect -- as --shard does,
+    never collected as skips -- a case that
+
+    - a ``default_lane(predicate)`` marker leaves out (``predicate(params)``: the case's
+      parameters by name, the Entry object under ``entry``), or
+    - a shape-sweeping test (entry and shape axes, no ``shapes`` marker) would run on a shape
+      its entry does not sweep (catalog.sweeps_every_shape: an entry that adds a code path rather
+      than a shape runs on the option shape only)."""
+    def keep(item: pytest.Item) -> bool:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        marker = item.get_closest_marker("default_lane")
+        if marker is not None and not marker.args[0](params):
+            return False
+        if "entry" not in params or "shape" not in params or item.get_closest_marker("shapes"):
+            return True
+        return catalog.in_default_shape_lane(params["entry"], params["shape"])
+    dropped = [i for i in items if not keep(i)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if keep(i)]
+
+
+MODES = ("inference", "training", "compiled")
+
+
+def mode_of(item: pytest.Item) -> str:
+    """The test's mode (its ``mode`` marker; ``inference`` when it has none)."""
+    marker = item.get_closest_marker("mode")
+    mode = marker.args[0] if marker else "inference"
+    if mode not in MODES:
+        raise pytest.UsageError(f"{item.nodeid}: mode({mode!r}) is not one of {MODES}")
+    return mode
+
+
+def shard_of(nodeid: str, count: int) -> int:
+    """The shard (1-based) of a test: a stable hash of its case group, so every test of one
+    case runs in one shard and each shard builds its layers once."""
+    return zlib.crc32(parse_case_id(nodeid).group.encode()) % count + 1
+
+
+# ---- xdist: the cases of one (entry, shape, device) share built layers: one worker each ----
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``-n`` (xdist's default "load" distribution) send every test of one case to the
+    same worker, where the layers it needs are already built (see runner.CaseRun). Any other
+    --dist choice is left alone."""
+    if config.getoption("dist") != "load":
+        return None
+    return make_case_scheduler(config, log)
+
+
+def make_case_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CaseScheduling(LoadScopeScheduling):
+        """xdist's scope scheduler, grouped by case, and safe when a worker dies: the test that
+        was running is reported as a crash by xdist and is *not* sent again (it would kill its
+        next worker too); the rest of its group goes back to the queue."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return parse_case_id(nodeid).group
+
+        def remove_node(self, node: Any) -> str | None:
+            workload = self.assigned_work.pop(node)
+            if not self._pending_of(workload):
+                return None
+            # the worker died: its first unfinished test is the one that was running
+            crashed = next(nodeid for unit in workload.values()
+                           for nodeid, done in unit.items() if not done)
+            for scope, unit in workload.items():
+                unit.pop(crashed, None)
+                if unit and not all(unit.values()):
+                    self.workqueue[scope] = unit
+            for other in self.assigned_work:
+                self._reschedule(other)
+            return crashed
+
+    return CaseScheduling(config, log)

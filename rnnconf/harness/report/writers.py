@@ -1,0 +1,241 @@
+"""Writers: reports/shapes.json (versioned schema) and reports/shapes.html (Jinja2 template).
+
+Both are made from the records the controller gathered (see record.py); the HTML is a view of
+the JSON document and nothing else, so what a reader sees is what a machine can read.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+from rnnconf.spec import catalog, contract
+from rnnconf.harness.outcomes import SEVERITY
+
+SCHEMA = "rnn-conformance/shapes/3"
+OUTCOMES = ("passed", "failed", "error", "crashed", "xfailed", "xpassed", "skipped")
+COMBOS = [(rs, st) for rs in (False, True) for st in (False, True)]
+MODES = ("inference", "training", "compiled")  # rnnconf.harness.axes.MODES: a test's mode marker
+ACROSS = "across combinations"
+BAD = ("failed", "error", "crashed", "xpassed")
+EXIT_MEANING = {0: "all cases as expected", 1: "some cases failed", 2: "interrupted",
+                3: "internal error", 4: "usage error", 5: "no test was collected"}
+
+
+def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, Any]:
+    cases = sorted(collector.cases, key=lambda c: c["nodeid"])
+    counts = collections.Counter(c["outcome"] for c in cases)
+    stale = expectations.stale(c["nodeid"] for c in cases)
+    matched: dict[str, list[str]] = collections.defaultdict(list)
+    for c in cases:
+        known = expectations.match(c["nodeid"])
+        if known is not None:
+            matched[f"{known.source}|{known.pattern}"].append(c["nodeid"])
+    return {
+        "schema": SCHEMA,
+        "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "implementation": collector.implementation,
+        "exit_status": int(exitstatus),
+        "exit_meaning": EXIT_MEANING.get(int(exitstatus), "unknown"),
+        "summary": {k: counts.get(k, 0) for k in OUTCOMES} | {
+            "not_applicable": sum(1 for c in cases if "not_applicable" in c), "total": len(cases)},
+        "catalog": [{"id": e.id, "label": e.label, "needs": list(e.needs)} for e in catalog.ENTRIES],
+        "shapes": [s.id for s in catalog.SHAPES],
+        "notebook_shape": catalog.NOTEBOOK_SHAPE.id,
+        "expectations": {
+            "files": expectations.files,
+            "version": expectations.version,
+            "backend": expectations.backend,
+            "entries": [e.as_dict() | {"cases": matched.get(f"{e.source}|{e.pattern}", [])}
+                        for e in expectations.entries],
+            "not_applicable": [e.as_dict() for e in expectations.not_applicable],
+            "stale": [e.as_dict() for e in stale],
+        },
+        "cases": cases,
+    } | ({"shard": {"index": collector.shard[0], "count": collector.shard[1]}}
+         if collector.shard else {})
+
+
+def write_all(out_dir: Path, collector: Any, expectations: Any, exitstatus: int) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    doc = document(collector, expectations, exitstatus)
+    json_path = out_dir / "shapes.json"
+    json_path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    html_path = out_dir / "shapes.html"
+    html_path.write_text(render_html(doc))
+    return [html_path, json_path]
+
+
+# ---- the HTML view --------------------------------------------------------------------------
+def _status(outcomes: collections.Counter) -> str:
+    for status in ("crashed", "error", "failed", "xpassed", "xfailed", "passed"):
+        if outcomes.get(status):
+            return status
+    return "skipped"
+
+
+def _worst(cases: list[dict]) -> dict:
+    """The case whose outcome is worst (the first of equals)."""
+    return min(cases, key=lambda c: SEVERITY.index(c["outcome"]) if c["outcome"] in SEVERITY else 0)
+
+
+def view(doc: dict[str, Any]) -> dict[str, Any]:
+    """Everything the template shows, pre-aggregated (the template only lays it out). Records
+    are selected by what the tests tagged (``returned``, ``deviation``), never by test name."""
+    cases = doc["cases"]
+    entry_ids = [e["id"] for e in doc["catalog"]]
+    devices = sorted({c.get("device") for c in cases if c.get("device")}, key=("cpu", "gpu").index)
+
+    # 1. what each layer returned: records tagged returned/eager, per (shape, device, entry, combo);
+    # a cell shows the worst of the checks that looked at that call (arity, shapes)
+    inference = [c for c in cases if c.get("mode", "inference") == "inference"]
+    eager_tests = {c["test"] for c in inference if c.get("returned", {}).get("view") == "eager"}
+    eager: dict[tuple, list] = collections.defaultdict(list)
+    for c in inference:
+        if c.get("returned", {}).get("view") == "eager" or (
+                c["outcome"] in ("skipped", "error", "crashed") and c["test"] in eager_tests):
+            eager[(c.get("shape"), c.get("device"), c.get("entry"), c.get("return_sequences"),
+                   c.get("return_state"))].append(c)
+    shape_tables, skipped_tables = [], []
+    for shape_id in doc["shapes"]:
+        for device in devices:
+            rows = []
+            for eid in entry_ids:
+                cells = []
+                for rs, st in COMBOS:
+                    group = eager.get((shape_id, device, eid, rs, st))
+                    cells.append(_cell(group) if group else None)
+                if any(cells):
+                    rows.append({"entry": eid, "cells": cells})
+            ran = any(c and c["outcome"] != "skipped" for row in rows for c in row["cells"])
+            if rows and not ran:
+                skipped_tables.append({"shape": shape_id, "device": device,
+                                       "reason": next(c["message"] for row in rows for c in row["cells"] if c)})
+            elif rows:
+                shape_tables.append({"shape": shape_id, "device": device, "rows": rows,
+                                     "notebook": shape_id == doc["notebook_shape"]})
+
+    # 2. the matrix: entry x column, columns grouped by device, then by mode (how the layer ran:
+    # eager inference per flag combination; training and compiled per test module)
+    combos = [contract.flags_id(rs, st) for rs, st in COMBOS]
+    by_mode = {m: sorted({_short(c["module"]) for c in cases if "entry" in c and c.get("mode") == m})
+               for m in MODES[1:]}
+    matrix_groups = []
+    for d in devices:
+        matrix_groups.append({"device": d, "mode": "inference", "columns": combos + [ACROSS]})
+        matrix_groups += [{"device": d, "mode": m, "columns": by_mode[m]} for m in MODES[1:] if by_mode[m]]
+    matrix_cols = [(g["device"], g["mode"], col) for g in matrix_groups for col in g["columns"]]
+    agg: dict[tuple, list] = collections.defaultdict(list)
+    for c in cases:
+        if "entry" in c:
+            agg[(c["entry"], *_matrix_column(c))].append(c)
+    matrix = []
+    for eid in entry_ids:
+        row = [_matrix_cell(agg.get((eid, *col), [])) for col in matrix_cols]
+        if any(cell["total"] for cell in row):
+            matrix.append({"entry": eid, "cells": row})
+
+    # 3. per test family
+    families: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for c in cases:
+        families[f"{c['module']}::{c['test']}"][c["outcome"]] += 1
+
+    # 4. failures, known nonconformances, skips, value deviations
+    failures = [c for c in cases if c["outcome"] in BAD]
+    known = []
+    for entry in doc["expectations"]["entries"]:
+        hits = [c for c in cases if c["nodeid"] in set(entry["cases"])]
+        outcomes = collections.Counter(c["outcome"] for c in hits)
+        known.append(dict(entry, count=len(hits), outcomes=dict(outcomes), status=_status(outcomes) if hits else "none",
+                          url=entry["link"].startswith("http")))
+    skips = collections.Counter(c["message"] for c in cases if c["outcome"] == "skipped")
+    # worst |diff| per (entry, test): a matrix, entries down, value tests across
+    # a column per (test, tolerance): a test run under several dtypes gets one column per dtype
+    deviations: dict[tuple[str, tuple[str, str]], dict] = {}
+    for c in cases:
+        dev = c.get("deviation")
+        if dev and c.get("entry"):
+            column = (c["test"], dev["tolerance"])
+            d = deviations.setdefault((c["entry"], column), {"worst": 0.0, "cases": 0, "tolerance": dev["tolerance"],
+                                                             "worst_case": "", "against": dev["against"]})
+            d["cases"] += 1
+            if dev["max_abs_diff"] >= d["worst"]:
+                d["worst"], d["worst_case"] = dev["max_abs_diff"], c["nodeid"]
+    columns = sorted({col for _, col in deviations})
+    split = {t for t, _ in columns if sum(1 for u, _ in columns if u == t) > 1}
+    value_tests = [f"{t} ({tol.split(':')[0]})" if t in split else t for t, tol in columns]
+    value_rows = [{"entry": eid, "cells": [deviations.get((eid, col)) for col in columns]}
+                  for eid in entry_ids if any((eid, col) in deviations for col in columns)]
+    self_tests = sorted({t for (_, (t, _)), d in deviations.items() if d["against"] == "self"})
+    tolerances = sorted({d["tolerance"] for d in deviations.values() if d["tolerance"]})
+    return {
+        "devices": devices,
+        "combos": [contract.flags_id(rs, st) for rs, st in COMBOS],
+        "combo_flags": COMBOS,
+        "shape_tables": shape_tables,
+        "skipped_tables": skipped_tables,
+        "matrix_groups": matrix_groups,
+        "matrix": matrix,
+        "families": sorted((k, dict(v), sum(v.values())) for k, v in families.items()),
+        "failures": failures,
+        "known": sorted(known, key=lambda k: -k["count"]),
+        "skips": skips.most_common(),
+        "value_tests": value_tests,
+        "value_rows": value_rows,
+        "self_tests": self_tests,
+        "tolerances": tolerances,
+        "labels": {e["id"]: e["label"] for e in doc["catalog"]},
+        "bad": any(doc["summary"][o] for o in BAD) or doc["exit_status"] != 0,
+    }
+
+
+def _short(module: str) -> str:
+    """``tests/test_gradients.py`` -> ``gradients``: a matrix column's name."""
+    return module.rsplit("/", 1)[-1].removeprefix("test_").removesuffix(".py")
+
+
+def _matrix_column(case: dict) -> tuple[str | None, str, str]:
+    """(device, mode, column) of a case in the matrix."""
+    mode = case.get("mode", "inference")
+    if mode != "inference":
+        return case.get("device"), mode, _short(case["module"])
+    rs, st = case.get("return_sequences"), case.get("return_state")
+    if rs is None:
+        return case.get("device"), mode, ACROSS
+    # identity tests without a return_state axis look at the return_state=True call
+    return case.get("device"), mode, contract.flags_id(rs, True if st is None else st)
+
+
+def _matrix_cell(group: list[dict]) -> dict:
+    counter = collections.Counter(c["outcome"] for c in group)
+    total = len(group)
+    status = _status(counter) if total else "none"
+    if total and all("not_applicable" in c for c in group):
+        status = "na"
+    return {"status": status, "counts": dict(counter), "passed": counter.get("passed", 0), "total": total,
+            "why": group[0].get("not_applicable", "") if status == "na" else ""}
+
+
+def _cell(group: list[dict]) -> dict:
+    worst = _worst(group)
+    shown = next((c for c in group if "returned" in c), worst)
+    returned = shown.get("returned", {})
+    return {"outcome": worst["outcome"], "nodeid": worst["nodeid"], "message": worst["message"],
+            "got": returned.get("got", ""), "expected": returned.get("expected", ""),
+            "containers": returned.get("containers", ""), "dtypes": returned.get("dtypes", []),
+            "placements": returned.get("placements", [])}
+
+
+def render_html(doc: dict[str, Any]) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    return env.get_template("shapes.html").render(doc=doc, v=view(doc), outcomes=OUTCOMES)

@@ -1,0 +1,214 @@
+"""One case, built once and called in every flag combination.
+
+A :class:`CaseRun` is (implementation, catalog entry, input shape, device, layer options). It
+builds one layer per (return_sequences, return_state) combination with the *same* seeded
+weights and input, so the combinations can be compared with each other and with the oracle.
+Results are memoised per worker: tests that look at the same case share one build.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rnnconf.harness.outcomes import not_applicable
+from rnnconf.impl.base import Implementation, MissingLayer, Returned
+from rnnconf.spec.catalog import Entry, Shape
+from rnnconf.spec.contract import flags_text
+from rnnconf.spec.seeds import make_input, make_weights
+
+
+COMBOS = ((False, False), (False, True), (True, False), (True, True))  # (return_sequences, return_state)
+
+
+class CaseRun:
+    def __init__(self, impl: Implementation, entry: Entry, shape: Shape, device: str,
+                 options: dict[str, Any] | None = None) -> None:
+        self.impl = impl
+        self.entry = entry
+        self.shape = shape
+        self.device = device
+        self.options = dict(options or {})
+        self.x = make_input(entry, shape)
+        self.weights: list[np.ndarray] | None = None
+        self._layers: dict[tuple[bool, bool, bool], Any] = {}
+        self._calls: dict[tuple, Returned | BaseException] = {}
+        self._compiled: dict[str, Any] = {}  # compiled_result / stateful_halves, per path
+
+    def describe(self, return_sequences: bool, return_state: bool) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in sorted(self.options.items()))
+        return (f"{self.entry.label} with {flags_text(return_sequences, return_state)}{extra} "
+                f"on {self.device}, input {self.entry.input_shape(self.shape)}")
+
+    def layer(self, return_sequences: bool, return_state: bool, training: bool = False) -> Any:
+        """The built layer for one combination, weights set (memoised). Calls with
+        ``training=True`` get layers of their own, with the same weights: a training call must
+        not change what a later inference call of the shared layer returns (tf-keras's ConvLSTM
+        keeps applying the dropout masks of a first training call at inference)."""
+        key = (return_sequences, return_state, training)
+        if key not in self._layers:
+            self._layers[key] = self.new_layer(return_sequences, return_state)
+        return self._layers[key]
+
+    def new_layer(self, return_sequences: bool, return_state: bool) -> Any:
+        """A newly built layer with the case's weights, shared with no other test (a stateful
+        test needs states that no other call has touched)."""
+        with self._context(return_sequences, return_state):
+            with self.impl.device(self.device):
+                try:
+                    layer = self.entry.build(self.impl.layer, self.shape.units, return_sequences=return_sequences,
+                                             return_state=return_state, user_cell=self.impl.user_cell,
+                                             **self.options)
+                except (TypeError, ValueError) as exc:
+                    self._not_applicable_if_lacking(exc)
+                    raise
+                self.impl.build(layer, self.x.shape)
+                if self.weights is None:
+                    self.weights = make_weights([tuple(w.shape) for w in layer.get_weights()],
+                                                self.entry.id, self.shape.id, scale=self.entry.weight_scale)
+                layer.set_weights(self.weights)
+        return layer
+
+    def call(self, return_sequences: bool, return_state: bool, **call_kwargs: Any) -> Returned:
+        """Call eagerly on the case's input. Memoised per combination and call arguments when
+        those are plain values or NumPy arrays (a mask); calls with backend tensors are not."""
+        key = _call_key(return_sequences, return_state, call_kwargs)
+        if key is None or key not in self._calls:
+            try:
+                layer = self.layer(return_sequences, return_state, training=bool(call_kwargs.get("training")))
+                with self._context(return_sequences, return_state), self.impl.device(self.device):
+                    result: Returned | BaseException = self.impl.normalise(layer(self.x, **call_kwargs))
+            except BaseException as exc:  # remembered, so every test of this case sees it
+                if not isinstance(exc, Exception):
+                    raise
+                result = exc
+            if key is None:
+                return self._unwrap(result)
+            self._calls[key] = result
+        return self._unwrap(self._calls[key])
+
+    def symbolic(self, return_sequences: bool, return_state: bool) -> Any:
+        layer = self.layer(return_sequences, return_state)
+        with self._context(return_sequences, return_state), self.impl.device(self.device):
+            return self.impl.symbolic(layer, tuple(self.x.shape[2:]))
+
+    def compute_output_shape(self, return_sequences: bool, return_state: bool) -> Any:
+        layer = self.layer(return_sequences, return_state)
+        with self._context(return_sequences, return_state):
+            return self.impl.compute_output_shape(layer, tuple(self.x.shape))
+
+    # ---- compiled execution ------------------------------------------------------------------
+    # One model and one compiled function per case, whose outputs are the four combinations'
+    # layers (the same weights): tracing costs far more than running, so the per-combination
+    # tests read their part of one memoised result.
+    def compiled_result(self, path: str) -> dict:
+        """``path`` "predict": {"full": per-combination flat arrays of ``model.predict(x,
+        batch_size=batch - 1)`` (a partial last batch)}; "function": {"full": the backend's
+        compiled function on ``x``, "rows": on ``x[:rows]`` (a second batch size), "rows": int}.
+        A failure is remembered and raised to every test of the case."""
+        return self.remember(path, lambda: self._run_compiled(path))
+
+    def remember(self, key: Any, compute: Any) -> Any:
+        """``compute()`` once per key for this case (the process's memo, as for calls); its
+        result, or the exception it raised, for every test of the case that asks."""
+        if key not in self._compiled:
+            try:
+                self._compiled[key] = compute()
+            except Exception as exc:
+                self._compiled[key] = exc
+        return self._unwrap(self._compiled[key])
+
+    def _run_compiled(self, path: str) -> dict:
+        # layers of its own per path, with the case's weights: a model or a trace that fails part
+        # way (JAX: a functional model that cannot be built) must not leave the layers the eager
+        # tests share half-traced
+        layers = [self.new_layer(rs, st) for rs, st in COMBOS]
+        features = tuple(self.x.shape[2:])
+        what = f"{self.entry.label} in its four flag combinations, {path}"
+        with CaseContext(what), self.impl.device(self.device):
+            if path == "predict":
+                predict = self.impl.predictor(layers, features)
+                got = predict(self.x, max(1, self.shape.batch - 1))
+                return {"full": dict(zip(COMBOS, got))}
+            fn = self.impl.compiled(layers, features)
+            rows = max(1, self.shape.batch - 1)
+            return {"full": dict(zip(COMBOS, fn(self.x))), "rows": rows,
+                    "part": dict(zip(COMBOS, fn(self.x[:rows])))}
+
+    def stateful_halves(self, path: str) -> dict:
+        """Four new stateful layers (one per combination), run by ``path`` on the first half of
+        the time steps and then on the second: the second call's flat arrays per combination.
+        ``predict`` uses one model (``batch_size`` = the fixed batch), ``function`` one compiled
+        function with the batch fixed. Memoised like :meth:`compiled_result`."""
+        return self.remember("stateful " + path, lambda: self._run_stateful_halves(path))
+
+    def _run_stateful_halves(self, path: str) -> dict:
+        layers = [self.new_layer(rs, st) for rs, st in COMBOS]
+        features = tuple(self.x.shape[2:])
+        split, batch = self.shape.timesteps // 2, self.shape.batch
+        with CaseContext(f"{self.entry.label} stateful, two calls by {path}"), self.impl.device(self.device):
+            if path == "predict":
+                predict = self.impl.predictor(layers, features, batch=batch)
+                call = lambda x: predict(x, batch)  # noqa: E731
+            else:
+                call = self.impl.compiled(layers, features, batch=batch)
+            call(self.x[:, :split])
+            return {"split": split, "second": dict(zip(COMBOS, call(self.x[:, split:])))}
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _not_applicable_if_lacking(self, exc: Exception) -> None:
+        """A release that does not have an option refuses it when the layer is made: when the
+        refusal names an option and the class it goes to names no such parameter, the case is
+        not applicable to this release (reported as n/a), not a failure."""
+        for option in self.options:
+            if option.lower() not in str(exc).lower():  # "Unrolling is not possible ..."
+                continue
+            for name in self.entry.option_targets(option):
+                lacking = self.impl.lacks_argument(name, option)
+                if lacking:
+                    first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+                    not_applicable(self.impl, f"{lacking} (it raised {type(exc).__name__}: {first})")
+
+    def _context(self, return_sequences: bool, return_state: bool) -> "CaseContext":
+        return CaseContext(self.describe(return_sequences, return_state))
+
+    @staticmethod
+    def _unwrap(result: Any) -> Any:
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+
+def _call_key(return_sequences: bool, return_state: bool, kwargs: dict[str, Any]) -> tuple | None:
+    """A memo key for a call, or None when an argument is not a plain value or NumPy array."""
+    parts = []
+    for name, value in sorted(kwargs.items()):
+        if isinstance(value, np.ndarray):
+            parts.append((name, value.shape, str(value.dtype), value.tobytes()))
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            parts.append((name, value))
+        else:
+            return None
+    return (return_sequences, return_state, tuple(parts))
+
+
+class CaseContext:
+    """Turns a missing layer into a one-line failure and names the case on any other error."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        if isinstance(exc, MissingLayer):
+            pytest.fail(f"{exc} ({self.what})", pytrace=False)
+        note = f"while running {self.what}"
+        if note not in getattr(exc, "__notes__", []):
+            exc.add_note(note)
+        return False

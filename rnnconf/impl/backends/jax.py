@@ -1,0 +1,98 @@
+"""JAX: its GPU list, matmul precision for TF32, x64, the persistent compilation cache,
+``jax.jit`` over ``stateless_call``, ``jax.value_and_grad``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+from rnnconf.impl.backend import Backend, Gradients, flat
+
+
+def gpus() -> list[str]:
+    import jax
+
+    return [str(d) for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
+
+
+def tf32_off() -> None:
+    import jax
+
+    jax.config.update("jax_default_matmul_precision", "float32")
+
+
+def float64() -> bool:
+    """JAX computes in 32 bits unless x64 is enabled (JAX_ENABLE_X64=1)."""
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
+
+
+def prepare() -> str:
+    """Keras's JAX backend traces a new ``lax.scan`` for every recurrent call, and XLA compiles
+    each (~0.1 s on a CPU core: most of the JAX lane's time). Identical programs recur across
+    the cases of one layer (only the weights' values differ, and those are arguments), so
+    JAX's persistent compilation cache -- exact compiled programs, reused within a run and
+    across runs -- is switched on. A user's JAX_COMPILATION_CACHE_DIR is kept."""
+    import jax
+
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return f"jax compilation cache {os.environ['JAX_COMPILATION_CACHE_DIR']} (from the environment)"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "rnn-conformance", f"jax-{jax.__version__}")
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return "jax compilation cache ~/.cache/rnn-conformance (set JAX_COMPILATION_CACHE_DIR to move it)"
+
+
+def compile(layers: list, feature_shape: tuple, batch: int | None) -> Callable:
+    """``jax.jit`` over each layer's ``stateless_call`` (a pure function of the variables' values
+    and the input), as Keras's JAX trainer runs a layer; jit traces once per input shape. The
+    non-trainable values it returns (a stateful layer's states, seed generators) are passed to
+    the next call, as the trainer carries them from batch to batch."""
+    import jax
+
+    def pure(values: list, x: Any) -> tuple[list, list]:
+        outs, carried = [], []
+        for layer, (trainable, non_trainable) in zip(layers, values):
+            out, non_trainable = layer.stateless_call(trainable, non_trainable, x)
+            outs.append(flat(out))
+            carried.append((trainable, non_trainable))
+        return outs, carried
+
+    jitted = jax.jit(pure)
+    state = {"values": [([v.value for v in layer.trainable_variables],
+                         [v.value for v in layer.non_trainable_variables]) for layer in layers]}
+
+    def call(x: np.ndarray) -> list:
+        outs, state["values"] = jitted(state["values"], x)
+        return outs
+
+    return call
+
+
+def autodiff(impl: Any, layer: Any, x: np.ndarray, states: list[np.ndarray],
+             forward: Callable[[Any, list], Any]) -> Gradients:
+    """``jax.value_and_grad`` over the layer's ``stateless_call``: the weights are arguments."""
+    import jax
+
+    trainable = list(layer.trainable_variables)
+    non_trainable = [v.value for v in layer.non_trainable_variables]
+
+    def loss_of(values: list, x_j: Any, s_j: list) -> Any:
+        def call(inputs: Any, **kwargs: Any) -> Any:
+            out, _ = layer.stateless_call(values, non_trainable, inputs, **kwargs)
+            return out
+        return forward(x_j, s_j, call=call)
+
+    loss, (g_w, g_x, g_s) = jax.value_and_grad(loss_of, argnums=(0, 1, 2))(
+        [v.value for v in trainable], jax.numpy.asarray(x), [jax.numpy.asarray(s) for s in states])
+    by_id = {id(v): np.asarray(g) for v, g in zip(trainable, g_w)}
+    weights = [by_id.get(id(v), np.zeros(tuple(v.shape), np.float32)) for v in layer.weights]
+    return Gradients(float(loss), np.asarray(g_x), [np.asarray(g) for g in g_s], weights)
+
+
+BACKEND = Backend("jax", gpus, tf32_off, float64=float64, prepare=prepare, compile=compile, autodiff=autodiff)

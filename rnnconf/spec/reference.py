@@ -1,0 +1,178 @@
+"""Expected values for a catalog entry, from the NumPy oracle, keyed by contract role.
+
+This is the bridge between the catalog (which layer, which cells) and :mod:`rnnconf.spec.oracle`
+(which knows only equations). Weights are the suite's own seeded arrays, listed in the
+documented ``get_weights()`` order: cell by cell, forward half then backward half.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rnnconf.spec import oracle
+from rnnconf.spec.catalog import Entry, Shape
+
+# Tolerance policy (README "Tolerances"): the oracle is float64; a float32 result may differ
+# by accumulated rounding. float16 and bfloat16 carry 11 and 8 significant bits.
+TOLERANCES = {
+    "float64": dict(rtol=1e-12, atol=1e-12),
+    "float32": dict(rtol=1e-5, atol=1e-5),
+    "float16": dict(rtol=1e-2, atol=1e-2),
+    "bfloat16": dict(rtol=5e-2, atol=5e-2),
+}
+
+
+# An implementation compared with itself ("the same values by another route": unroll, dropout at
+# inference, a row cut to its length): only reassociation of float32 sums may differ.
+SELF_TOLERANCE = dict(rtol=1e-6, atol=1e-6)
+
+
+# The same float32 layer on two devices, TF32 off (the adapter switches it off on a GPU): cuDNN
+# and other fused kernels reassociate sums and use their own activations. Keras and tf-keras hold
+# cuDNN to the generic path at rtol = atol = 1e-5; so does the suite.
+DEVICE_TOLERANCE = dict(rtol=1e-5, atol=1e-5)
+
+
+# A float32 gradient (the backend's autodiff) against float64 central differences of the oracle
+# (rnnconf/spec/gradients.py: those are exact to ~1e-8). Each gradient element is a sum of at most a
+# few hundred products of O(1) float32 values (loss weights in +-1, B*T <= 12 steps of gates), so
+# float32 rounding (6e-8 relative per operation) accumulates to ~1e-6: measured worst 7.7e-7 over
+# every oracle entry and flag combination on TensorFlow (Keras 3.15.1, CPU). The values' float32
+# budget, rtol = atol = 1e-5, holds that with a >10x margin, and a gradient that is wrong by any
+# term of the chain (a cut through time, a dropped weight) is off by 1e-2 or more.
+GRADIENT_TOLERANCE = dict(rtol=1e-5, atol=1e-5)
+
+
+def gradient_tolerance_text() -> str:
+    t = GRADIENT_TOLERANCE
+    return f"float32 gradient vs float64 central differences: rtol={t['rtol']:g}, atol={t['atol']:g}"
+
+
+def device_tolerance_text() -> str:
+    return f"gpu vs cpu, TF32 off: rtol={DEVICE_TOLERANCE['rtol']:g}, atol={DEVICE_TOLERANCE['atol']:g}"
+
+
+def self_tolerance_text() -> str:
+    return f"implementation vs itself: rtol={SELF_TOLERANCE['rtol']:g}, atol={SELF_TOLERANCE['atol']:g}"
+
+
+def tolerance(dtype: str) -> dict[str, float]:
+    return TOLERANCES.get(dtype, TOLERANCES["float32"])
+
+
+def tolerance_text(dtype: str) -> str:
+    t = tolerance(dtype)
+    return f"{dtype}: rtol={t['rtol']:g}, atol={t['atol']:g}"
+
+
+def cell_specs(entry: Entry, shape: Shape) -> list[oracle.CellSpec]:
+    """The oracle's cells of the entry (of a Bidirectional entry's forward half)."""
+    return [oracle.CellSpec(c.kind, u, reset_after=c.reset_after)
+            for c, u in zip(entry.cells, entry.cell_units(shape))]
+
+
+def backward_specs(entry: Entry, shape: Shape) -> list[oracle.CellSpec]:
+    """The oracle's cells of a Bidirectional entry's backward half (its own type and units)."""
+    return [oracle.CellSpec(c.kind, u, reset_after=c.reset_after)
+            for c, u in zip(entry.backward_cells, entry.backward_units(shape))]
+
+
+def _specs_weight_shapes(specs: list[oracle.CellSpec], features: int) -> list[tuple[int, ...]]:
+    shapes, dim = [], features
+    for spec in specs:
+        shapes += oracle.weight_shapes(spec, dim)
+        dim = spec.units
+    return shapes
+
+
+def weight_shapes(entry: Entry, shape: Shape) -> list[tuple[int, ...]]:
+    """The documented get_weights() layout for this entry (Bidirectional: the forward layer's
+    weights, then the backward layer's)."""
+    if entry.form == "conv":
+        return oracle.conv_weight_shapes(entry.conv_spec(shape.units), shape.features)
+    shapes = _specs_weight_shapes(cell_specs(entry, shape), shape.features)
+    if entry.bidirectional:
+        shapes += _specs_weight_shapes(backward_specs(entry, shape), shape.features)
+    return shapes
+
+
+def forward_weight_count(entry: Entry, shape: Shape) -> int:
+    """How many of a Bidirectional entry's weights are the forward layer's (they come first)."""
+    return len(_specs_weight_shapes(cell_specs(entry, shape), shape.features))
+
+
+def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray, *,
+                   return_sequences: bool, initial_state: list[np.ndarray] | None = None,
+                   mask: np.ndarray | None = None, go_backwards: bool = False,
+                   zero_output_for_mask: bool = False) -> dict[str, np.ndarray]:
+    """role -> float64 array, for the roles of a ``return_state=True`` call."""
+    if entry.form == "conv":
+        if mask is not None or zero_output_for_mask:
+            raise ValueError("the oracle has no ConvLSTM masking")
+        res = oracle.conv_lstm(entry.conv_spec(shape.units), weights, x, initial_state=initial_state,
+                               go_backwards=go_backwards)
+        h, c = res.states[0]
+        return {"output": res.sequence if return_sequences else res.last_output, "h": h, "c": c}
+    specs = cell_specs(entry, shape)
+    if entry.bidirectional:
+        n = forward_weight_count(entry, shape)
+        res = oracle.bidirectional(specs, weights[:n], backward_specs(entry, shape), weights[n:], x,
+                                   merge_mode=entry.merge_mode, initial_state=initial_state, mask=mask)
+        out = res.sequence if return_sequences else res.last_output
+        roles: dict[str, Any] = {}
+        if entry.merge_mode is None:
+            roles["output_forward"], roles["output_backward"] = out
+        else:
+            roles["output"] = out
+        for half, cells, states in (("forward", entry.cells, res.forward_states),
+                                    ("backward", entry.backward_cells, res.backward_states)):
+            names = [name for c in cells for name, _ in c.state_leaves()]
+            roles.update({f"{half}.{name}": s for name, s in zip(names, states)})
+        return roles
+    res = oracle.rnn(specs, weights, x, initial_state=initial_state, mask=mask,
+                     go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask)
+    roles = {"output": res.sequence if return_sequences else res.last_output}
+    for i, (cell, states) in enumerate(zip(entry.cells, res.states)):
+        prefix = f"cell{i}." if entry.form == "stacked" else ""
+        for (name, _), value in zip(cell.state_leaves(), states):
+            roles[prefix + name] = value
+    return roles
+
+
+def forward_half(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray) -> oracle.Result:
+    """The forward layer of a Bidirectional entry alone (its weights come first)."""
+    return oracle.rnn(cell_specs(entry, shape), weights[: forward_weight_count(entry, shape)], x)
+
+
+def initial_state_arrays(entry: Entry, shape: Shape, seed: int) -> list[np.ndarray]:
+    """Seeded initial states in the documented order (cells in order; forward then backward)."""
+    rng = np.random.default_rng(seed)
+    sizes = entry.state_sizes(shape)
+    spatial = entry.spatial_out()
+    return [rng.uniform(-1, 1, size=(shape.batch, *spatial, u)).astype(np.float32) for u in sizes]
+
+
+MASK_KINDS = ("right_padded", "arbitrary", "fully_masked_row")
+
+
+def make_mask(kind: str, batch: int, steps: int, seed: int = 0) -> np.ndarray:
+    """A bool (batch, steps) mask, True = valid step. Row 0's last step is always masked, so
+    every kind exercises "the last step is masked"; other rows vary."""
+    if kind == "right_padded":
+        lengths = [max(1, steps - 1 - (i % steps)) for i in range(batch)]
+        return np.arange(steps)[None, :] < np.array(lengths)[:, None]
+    if kind == "arbitrary":
+        rng = np.random.default_rng(seed)
+        mask = rng.random((batch, steps)) < 0.6
+        mask[:, 0] = True
+        mask[0, -1] = False
+        if batch > 1:
+            mask[1, -1] = True
+        return mask
+    if kind == "fully_masked_row":
+        mask = make_mask("right_padded", batch, steps)
+        mask[0, :] = False
+        return mask
+    raise ValueError(f"unknown mask kind {kind!r}")

@@ -1,0 +1,176 @@
+"""``python -m rnnconf docs [--check]``: the documentation's generated parts, from their sources.
+
+A Markdown file (the README, ``docs/*.md``, ``tests/README.md``) marks a generated part with
+
+    <!-- generated: KIND SOURCE -->
+    ...
+    <!-- end generated -->
+
+and this tool rewrites what lies between from SOURCE, so a table that comes from a run or from
+the expectation files cannot drift from it silently (``tests/unit/test_docs.py`` fails when a
+part differs from what this tool writes). The kinds:
+
+- ``lanes docs/runs/<name>.json``: a recorded run's lanes (``python -m rnnconf lanes record``), as
+  a table with when, where and what was run;
+- ``expectations fixtures/expectations``: every known nonconformance, file by file, entry by
+  entry (what the implementation does, the failure it expects, the releases and backends, the
+  public record);
+- ``lane-summary docs/runs/<name>.json``: one recorded default lane (``python -m rnnconf docs
+  record REPORT_DIR``): cases run, passed, known failures, skipped with their reasons.
+
+``--check`` writes nothing and exits 1 when a part is stale.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Callable
+
+from rnnconf.tools import lanes
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = ("README.md", "docs/*.md", "tests/README.md")
+BLOCK = re.compile(r"(<!-- generated: (?P<kind>[\w-]+) (?P<source>\S+) -->\n)(?P<body>.*?)(<!-- end generated -->)",
+                   re.S)
+# the expectation files in the order a reader meets them: every backend, then one backend each
+EXPECTATION_ORDER = ("keras.toml", "keras-tensorflow.toml", "keras-jax.toml", "keras-torch.toml",
+                     "keras-numpy.toml", "keras-openvino.toml", "tf_keras.toml")
+
+
+def recorded_lanes(root: Path, source: str) -> str:
+    doc = json.loads((root / source).read_text())
+    head = (f"*Recorded {doc['recorded']} on {doc['machine']}: `{doc['command']}`.* "
+            f"{doc.get('note', '')}".rstrip())
+    return f"{head}\n\n{lanes.results_table(doc['lanes'])}\n"
+
+
+def lane_summary(root: Path, source: str) -> str:
+    doc = json.loads((root / source).read_text())
+    s = doc["summary"]
+    lines = [f"*Recorded {doc['recorded']} on {doc['machine']}: `{doc['command']}`, "
+             f"{doc['implementation']}.*", "",
+             f"- **{s['ran']:,} cases run**: {s['passed']:,} passed, {s['xfailed']:,} known failures "
+             f"(each failing as its entry says), {s['failed']:,} failed, {s['not_applicable']:,} not "
+             f"applicable; exit {doc['exit_status']}.",
+             f"- **{s['skipped']:,} skipped**, by reason:"]
+    lines += [f"  - {count:,}: {reason}" for reason, count in doc["skip_reasons"]]
+    return "\n".join(lines) + "\n"
+
+
+def expectation_entries(root: Path, source: str) -> str:
+    folder = root / source
+    files = sorted(folder.glob("*.toml"),
+                   key=lambda p: (EXPECTATION_ORDER.index(p.name) if p.name in EXPECTATION_ORDER
+                                  else len(EXPECTATION_ORDER), p.name))
+    out = []
+    for path in files:
+        entries = tomllib.loads(path.read_text()).get("xfail", [])
+        out.append(f"### `{source}/{path.name}` ({len(entries)} entries)\n")
+        for i, entry in enumerate(entries, start=1):
+            ids = entry["id"] if isinstance(entry["id"], list) else [entry["id"]]
+            scope = [f"releases {entry['versions']}" if entry.get("versions") else "every release",
+                     f"backends {', '.join(entry['backends'])}" if entry.get("backends") else ""]
+            link = entry["link"]
+            record = f"<{link}>" if link.startswith("http") else link
+            out.append(f"**#{i}** — {' · '.join(s for s in scope if s)}; expects `{entry['raises']}` "
+                       f"matching `{entry['match']}`\n")
+            out += [f"- `{node}`" for node in ids]
+            out.append("")
+            out.append(" ".join(entry["reason"].split()))
+            out.append("")
+            out.append(f"Public record: {record}")
+            out.append("")
+    return "\n".join(out)
+
+
+KINDS: dict[str, Callable[[Path, str], str]] = {
+    "lanes": recorded_lanes, "expectations": expectation_entries, "lane-summary": lane_summary}
+
+
+def files(root: Path) -> list[Path]:
+    return sorted({p for pattern in FILES for p in root.glob(pattern)})
+
+
+def render(root: Path, text: str, where: str) -> str:
+    def replace(m: re.Match) -> str:
+        kind, source = m.group("kind"), m.group("source")
+        if kind not in KINDS:
+            raise ValueError(f"{where}: unknown generated kind {kind!r} (known: {', '.join(KINDS)})")
+        if not (root / source).exists():
+            raise ValueError(f"{where}: generated {kind} from {source}, which does not exist")
+        return m.group(1) + KINDS[kind](root, source) + m.group(5)
+    return BLOCK.sub(replace, text)
+
+
+def update(root: Path = ROOT, check: bool = False) -> list[str]:
+    """Rewrite every generated part under ``root``; return the files that were (``check``:
+    would be) changed."""
+    changed = []
+    for path in files(root):
+        text = path.read_text()
+        new = render(root, text, str(path.relative_to(root)))
+        if new != text:
+            changed.append(str(path.relative_to(root)))
+            if not check:
+                path.write_text(new)
+    return changed
+
+
+def record_lane(report_dir: Path, out: Path, command: str) -> dict:
+    """Keep one default-lane run (its shapes.json) as ``out``: the counts and the skip reasons
+    the README's figures are generated from."""
+    doc = json.loads((report_dir / "shapes.json").read_text())
+    cases = doc["cases"]
+    counts = collections.Counter(c["outcome"] for c in cases)
+    reasons = collections.Counter(_reason(c["message"]) for c in cases
+                                  if c["outcome"] == "skipped" and "not_applicable" not in c)
+    impl = doc["implementation"]
+    summary = {"ran": sum(1 for c in cases if c["outcome"] != "skipped"),
+               "passed": counts["passed"], "xfailed": counts["xfailed"],
+               "failed": sum(counts[k] for k in ("failed", "error", "crashed", "xpassed")),
+               "not_applicable": sum(1 for c in cases if "not_applicable" in c),
+               "skipped": sum(1 for c in cases if c["outcome"] == "skipped" and "not_applicable" not in c)}
+    gpus = ", ".join(impl.get("gpus") or []) or "no GPU visible"
+    record = {"recorded": _dt.date.today().isoformat(), "machine": f"{lanes.machine()}, {gpus}", "command": command,
+              "implementation": f"{impl['impl']} {impl['version']} on {impl['backend']} {impl['backend_version']}",
+              "exit_status": doc["exit_status"], "summary": summary,
+              "skip_reasons": sorted(reasons.items(), key=lambda kv: -kv[1])}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    return record
+
+
+def _reason(message: str) -> str:
+    """A skip message without its location and without what differs from case to case."""
+    text = message.strip().removeprefix("Skipped: ")
+    return text.splitlines()[0] if text else "(no reason given)"
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m rnnconf docs", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a part is stale")
+    sub = parser.add_subparsers(dest="action")
+    rec = sub.add_parser("record", help="keep a default-lane run (REPORT_DIR/shapes.json) as OUT.json (under docs/runs/)")
+    rec.add_argument("report_dir", type=Path, metavar="REPORT_DIR")
+    rec.add_argument("out", type=Path, metavar="OUT.json")
+    rec.add_argument("--command", default="make report")
+    args = parser.parse_args(argv)
+    if args.action == "record":
+        doc = record_lane(args.report_dir, args.out, args.command)
+        print(f"recorded {doc['summary']['ran']:,} cases run in {args.out}; now run python -m rnnconf docs")
+        return 0
+    changed = update(ROOT, check=args.check)
+    for name in changed:
+        print(f"{'stale' if args.check else 'rewrote'}: {name}")
+    if args.check and changed:
+        print("the generated parts above differ from their sources: run python -m rnnconf docs")
+        return 1
+    return 0
