@@ -1,7 +1,8 @@
 """Known nonconformances name the failure they expect: end to end on a fake (fixtures.broken.
 wrong_arity, whose LSTM(return_state=True) drops c) with a made-up expectations file whose
 entries cover every verdict -- the named failure, a different failure, a pass (fixed), an entry
-outside its version range, and a stale entry."""
+outside its version range, a stale entry, and an entry whose cases this run deselected (not run
+in this lane, which is not stale)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def test_each_verdict_of_an_expectation(pytester, monkeypatch):
     fixed = _arity(False, False)      # passes: the "bug" is gone
     out_of_range = _arity(True, False)  # passes; its entry is for versions < 0.1 only
     stale = f"{STRUCTURE}::test_arity[NoSuchLayer-*]"
+    deselected = f"{STRUCTURE}::test_arity[GRU-*]"  # exists, but -k below selects LSTM only
     toml = pytester.path / "made-up.toml"
     entry = '[[xfail]]\nid = "{}"\nraises = "{}"\nmatch = \'{}\'\nreason = "{}"\nlink = "selftest"\n{}\n'
     toml.write_text("".join([
@@ -37,10 +39,11 @@ def test_each_verdict_of_an_expectation(pytester, monkeypatch):
         entry.format(fixed, "AssertionError", ".", "made up: fixed since", ""),
         entry.format(out_of_range, "AssertionError", ".", "made up: old releases", 'versions = "<0.1"'),
         entry.format(stale, "AssertionError", ".", "made up: matches nothing", ""),
+        entry.format(deselected, "AssertionError", ".", "made up: not in this selection", ""),
     ]))
     run = run_suite(pytester, monkeypatch, "fixtures.broken.wrong_arity", [STRUCTURE],
                     expectations=str(toml), k="test_arity and [LSTM- and " + NOTEBOOK_SHAPE.id)
-    assert re.search(r"rnn-conformance: expectations 4 known nonconformance\(s\) from made-up\.toml "
+    assert re.search(r"rnn-conformance: expectations 5 known nonconformance\(s\) from made-up\.toml "
                      r"\(1 more do not apply to \S+ on \w+\)", run.stdout), run.stdout[-2000:]
     run.assert_outcomes(
         failed={
@@ -54,6 +57,10 @@ def test_each_verdict_of_an_expectation(pytester, monkeypatch):
         xfailed={named}, passed={out_of_range})
     assert re.search(r"stale expectations.*\n.*matches no case that ran\b.*made-up\.toml #5: "
                      + re.escape(stale), run.stdout), run.stdout[-2000:]
+    stale_section = run.stdout.split("stale expectations", 1)[1].split("rnn-conformance reports", 1)[0]
+    assert "#6" not in stale_section.split("not run in this lane")[0], run.stdout[-2000:]
+    assert re.search(r"rnn-conformance: 1 expectation\(s\) not run in this lane \(their cases are "
+                     r"deselected here; --full runs them\): made-up\.toml #6", run.stdout), run.stdout[-2000:]
 
 
 def test_malformed_entry_is_a_usage_error(pytester, monkeypatch):

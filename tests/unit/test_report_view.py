@@ -131,3 +131,17 @@ def test_matrix_groups_columns_by_device_then_mode_and_marks_not_applicable():
     assert row["cells"][-1]["why"] == na
     html = writers.render_html(_doc(c))
     assert ">training<" in html and ">n/a<" in html
+
+
+def test_an_entry_whose_cases_were_deselected_is_not_run_not_stale():
+    toml = "".join(f'[[xfail]]\nid = "{pattern}"\nraises = "AssertionError"\nmatch = "x"\nreason = "r"\nlink = "l"\n'
+                   for pattern in ("tests/test_structure.py::test_shapes[GRU-*]",
+                                   "tests/test_structure.py::test_shapes[NoSuchLayer-*]"))
+    expectations = Expectations(parse(toml, "made-up.toml"), ["made-up.toml"])
+    c = collector_with(report(NODE, "call", "passed"))
+    c.not_run = {"made-up.toml #1|tests/test_structure.py::test_shapes[GRU-*]"}  # what the hooks keep
+    listed = _doc(c, expectations=expectations)["expectations"]
+    assert [e["pattern"] for e in listed["stale"]] == ["tests/test_structure.py::test_shapes[NoSuchLayer-*]"]
+    assert [e["pattern"] for e in listed["not_run"]] == ["tests/test_structure.py::test_shapes[GRU-*]"]
+    html = writers.render_html(_doc(c, expectations=expectations))
+    assert "Not run in this lane" in html and "test_shapes[GRU-*]" in html.split("Not run in this lane")[1]

@@ -18,6 +18,11 @@ from rnnconf.harness.report.record import RECORD_KEY, RECORD_STASH, Collector
 
 COLLECTOR_KEY = pytest.StashKey[Collector]()
 PATHS_KEY = pytest.StashKey[list]()
+# expectation entries ("source|pattern") that match a case this run deselected (the default lane's
+# rule, --shard, -k): such an entry is "not run in this lane", not stale. Workers collect and
+# deselect, so each sends its set to the controller in xdist's workeroutput.
+NOT_RUN_KEY = pytest.StashKey[set]()
+WORKEROUTPUT_NOT_RUN = "rnnconf.not_run"
 REPORT_FILES = ("shapes.json", "shapes.html")
 
 
@@ -55,6 +60,31 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         config.pluginmanager.register(collector, "rnnconf-collector")
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if not items:
+        return
+    config = items[0].config
+    expectations = config.stash.get(EXPECT_KEY, None)
+    if expectations is None:
+        return
+    keys = config.stash.setdefault(NOT_RUN_KEY, set())
+    for entry in expectations.entries:
+        key = entry_key(entry)
+        if key not in keys and any(entry.matches(item.nodeid) for item in items):
+            keys.add(key)
+
+
+def entry_key(entry: Any) -> str:
+    return f"{entry.source}|{entry.pattern}"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist, on the controller: a worker finished; keep what it deselected."""
+    sent = getattr(node, "workeroutput", {}).get(WORKEROUTPUT_NOT_RUN, [])
+    node.config.stash.setdefault(NOT_RUN_KEY, set()).update(sent)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     report = yield
@@ -71,11 +101,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    if hasattr(config, "workeroutput"):
+        config.workeroutput[WORKEROUTPUT_NOT_RUN] = sorted(config.stash.get(NOT_RUN_KEY, set()))
+        return
     collector = config.stash.get(COLLECTOR_KEY, None)
     if not _writes_reports(config) or collector is None:
         return
     from rnnconf.harness.report import writers
 
+    collector.not_run = set(config.stash.get(NOT_RUN_KEY, set()))
     paths = writers.write_all(report_dir(config), collector, config.stash[EXPECT_KEY], int(exitstatus))
     config.stash[PATHS_KEY] = [display_path(str(p), Path(config.rootpath)) for p in paths]
 
@@ -86,12 +120,19 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     expectations = config.stash.get(EXPECT_KEY, None)
     collector = config.stash.get(COLLECTOR_KEY, None)
     if expectations is not None and collector is not None and collector.cases:
-        stale = expectations.stale(collector.nodeids())
+        not_run_keys = config.stash.get(NOT_RUN_KEY, set())
+        unmatched = expectations.stale(collector.nodeids())
+        stale = [e for e in unmatched if entry_key(e) not in not_run_keys]
+        not_run = [e for e in unmatched if entry_key(e) in not_run_keys]
         if stale:
             terminalreporter.section("rnn-conformance: stale expectations")
             for entry in stale:
-                terminalreporter.write_line(f"matches no case that ran (fixed, renamed or "
-                                            f"deselected): {entry.source}: {entry.pattern}")
+                terminalreporter.write_line(f"matches no case that ran or exists in this selection "
+                                            f"(fixed or renamed): {entry.source}: {entry.pattern}")
+        if not_run:
+            sources = ", ".join(dict.fromkeys(e.source for e in not_run))
+            terminalreporter.write_line(f"rnn-conformance: {len(not_run)} expectation(s) not run in this "
+                                        f"lane (their cases are deselected here; --full runs them): {sources}")
     paths = config.stash.get(PATHS_KEY, None)
     if paths:
         terminalreporter.write_sep("-", "rnn-conformance reports")

@@ -105,6 +105,7 @@ class Collector:
         self.shard = shard  # (index, count) when this run is one shard of a split run
         self.clean = clean  # strips the machine's absolute paths from messages
         self.by_id: dict[str, dict[str, Any]] = {}
+        self.not_run: set[str] = set()  # expectation entries ("source|pattern") matching only deselected cases
 
     @property
     def cases(self) -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ index that is missing, repeated or out of range for ``count``.
 Joined: the cases (union, sorted by node id), the summary (recounted from the cases; any other
 integer count a newer schema adds is summed; ``not_applicable`` is recounted), the exit status (the highest: a non-zero one
 wins), its meaning, each expectation entry's matched ``cases`` (union), ``stale`` (the entries
-stale in *every* shard: an entry is stale when no case of the whole run matched it). The
+stale in *every* shard: an entry is stale when no case of the whole run matched it) and
+``not_run`` (matched by no shard, and deselected in at least one: not run in this lane). The
 ``shard`` key is dropped. Written as OUT_DIR/shapes.json and OUT_DIR/shapes.html (the suite's
 own report page).
 """
@@ -108,10 +109,19 @@ def _expectations(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for d in docs:
         for e in (d.get("expectations") or {}).get("not_applicable", []):
             not_applicable.setdefault(_key(e), e)
-    stale_sets = [{_key(e): e for e in (d.get("expectations") or {}).get("stale", [])} for d in docs]
-    stale = [e for k, e in stale_sets[0].items() if all(k in s for s in stale_sets[1:])]
-    return base | {"entries": list(entries.values()), "not_applicable": list(not_applicable.values()),
-                   "stale": stale}
+    # an entry no shard matched: stale when it is stale in every shard, else not run in this lane
+    # (a shard deselects the other shards' cases, and the default lane deselects some in each)
+    def listed(d: dict[str, Any], kind: str) -> dict[tuple, dict[str, Any]]:
+        return {_key(e): e for e in (d.get("expectations") or {}).get(kind, [])}
+    stale_sets = [listed(d, "stale") for d in docs]
+    unmatched = [listed(d, "stale") | listed(d, "not_run") for d in docs]
+    keys = [k for k in unmatched[0] if all(k in u for u in unmatched[1:])]
+    stale = [unmatched[0][k] for k in keys if all(k in s for s in stale_sets)]
+    not_run = [unmatched[0][k] for k in keys if not all(k in s for s in stale_sets)]
+    joined = {"entries": list(entries.values()), "not_applicable": list(not_applicable.values()), "stale": stale}
+    if any("not_run" in (d.get("expectations") or {}) for d in docs):  # runs before it had none
+        joined["not_run"] = not_run
+    return base | joined
 
 
 def write(out_dir: Path, docs: Sequence[dict[str, Any]], names: Sequence[str | Path]) -> list[Path]:
