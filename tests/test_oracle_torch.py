@@ -43,7 +43,7 @@ import pytest
 torch = pytest.importorskip(
     "torch", reason="PyTorch is not installed: pip install torch==2.13.0 (or pip install -e '.[torch]')")
 
-from rnnconf import oracle  # noqa: E402
+from rnnconf.spec import oracle  # noqa: E402
 from rnnconf.spec.oracle import CellSpec  # noqa: E402
 
 TOL = dict(rtol=1e-12, atol=1e-12)
