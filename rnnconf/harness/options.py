@@ -102,6 +102,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
     if impl.settings:
         lines.append(f"rnn-conformance: backend settings: {impl.settings}")
+    for warning in impl.warnings_at_import:  # facts about the implementation, never errors
+        lines.append(f"rnn-conformance: the implementation warned at import: {warning}")
     env = impl.info()["env"]
     lines.append("rnn-conformance: env " + (" ".join(f"{k}={v}" for k, v in env.items()) or "(none set)"))
     return lines

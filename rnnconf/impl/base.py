@@ -53,6 +53,7 @@ class Implementation:
         self.backend_version = _version_of(self.facts.module)
         self.settings = self.facts.prepare()
         self._gpus: list[str] | None = None
+        self.warnings_at_import: list[str] = []  # what importing and setting it up warned (loader.load)
         self.gpu_probe_error = ""  # "RuntimeError: ..." when the backend's GPU probe raised
 
     def _backend_name(self) -> str:
@@ -74,6 +75,7 @@ class Implementation:
             "flavor": self.flavor, "backend": self.backend, "backend_version": self.backend_version,
             "gpus": self.gpus(), "gpu_probe_error": self.gpu_probe_error, "settings": self.settings,
             "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
+            "warnings_at_import": list(self.warnings_at_import),
         }
 
     # ---- layers --------------------------------------------------------------------------

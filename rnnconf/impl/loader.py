@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from typing import Any
 
 from rnnconf.impl.base import Implementation, ImplementationError
@@ -20,6 +21,30 @@ def load(spec: str) -> Implementation:
         raise ImplementationError("--impl is empty: pass keras, tf_keras or a module path")
     # TensorFlow's C++ start-up chatter hides the report header; keep a user's own setting.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # What the implementation warns while it is imported and set up (a FutureWarning of its
+    # NumPy, say) is a fact about it, recorded for the header and the report; the suite's own
+    # strict warning filters are not for it.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        impl = _load(spec)
+    impl.warnings_at_import = [describe_warning(w) for w in caught]
+    return impl
+
+
+def describe_warning(w: warnings.WarningMessage) -> str:
+    """``FutureWarning: <first line> (…/site-packages/pkg/mod.py:12)``: no path of the machine."""
+    where = os.path.normpath(str(w.filename)).split(os.sep)
+    for marker in ("site-packages", "dist-packages"):
+        if marker in where:
+            where = ["…"] + where[where.index(marker):]
+            break
+    else:
+        where = where[-3:]
+    text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+    return f"{w.category.__name__}: {text} ({'/'.join(where)}:{w.lineno})"
+
+
+def _load(spec: str) -> Implementation:
     try:
         module = importlib.import_module(spec)
     except Exception as exc:  # any import failure is a usage error, never a green empty run

@@ -203,3 +203,33 @@ def test_shards_cover_the_run_once_and_join_back(pytester, monkeypatch):
     joined = shards.join(halves)
     assert "shard" not in joined and joined["summary"] == whole["summary"]
     assert [c["nodeid"] for c in joined["cases"]] == [c["nodeid"] for c in whole["cases"]]
+
+
+def test_what_the_implementation_warns_is_recorded_not_an_error(pytester, monkeypatch):
+    """A FutureWarning at import and at every LSTM call: the run goes on and passes; the header
+    and the report name the import-time warning, the report counts the call-time one."""
+    result, doc, html = _run(pytester, monkeypatch, "fixtures.broken.warns", "--device", "cpu",
+                             "-k", f"test_arity and [LSTM- and {NB}")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    assert doc["summary"]["passed"] == 4 and doc["summary"]["total"] == 4
+    said = "FutureWarning: selftest: an implementation that warns at import (fixtures/broken/warns.py:"
+    assert re.search(r"rnn-conformance: the implementation warned at import: " + re.escape(said),
+                     result.stdout.str()), result.stdout.str()[:3000]
+    assert any(w.startswith(said) for w in doc["implementation"]["warnings_at_import"])
+    (at_call,) = [w for w in doc["warnings"] if w["message"] == "selftest: an implementation that warns at every call"]
+    assert at_call["category"] == "FutureWarning" and at_call["count"] >= 4 and at_call["where"].startswith(
+        "fixtures/broken/warns.py:")
+    assert "selftest: an implementation that warns at import" in html and \
+        "selftest: an implementation that warns at every call" in html.split('id="warnings"')[1]
+    _no_machine_paths(doc, html)
+
+
+def test_a_warning_from_the_suites_own_code_fails_its_test(pytester, monkeypatch):
+    """The suite's own code stays strict: a test module that warns fails (pyproject's filters)."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(HERE)]))
+    pytester.makepyfile(test_suite_warns="import warnings\n\ndef test_warns():\n"
+                                         "    warnings.warn('selftest: the suite warns', UserWarning)\n")
+    result = pytester.runpytest_subprocess("-c", str(REPO / "pyproject.toml"), "-p", "no:randomly",
+                                           "-p", "no:xdist", "test_suite_warns.py", timeout=300)
+    assert result.ret == 1, result.stdout.str()[-2000:]
+    result.stdout.fnmatch_lines(["*UserWarning: selftest: the suite warns*", "*1 failed*"])

@@ -105,6 +105,7 @@ class Collector:
         self.shard = shard  # (index, count) when this run is one shard of a split run
         self.clean = clean  # strips the machine's absolute paths from messages
         self.by_id: dict[str, dict[str, Any]] = {}
+        self.warnings: dict[tuple, dict[str, Any]] = {}  # pytest_warning_recorded, grouped
         self.not_run: set[str] = set()  # expectation entries ("source|pattern") matching only deselected cases
 
     @property
@@ -140,6 +141,15 @@ class Collector:
         outcome = outcome_of(report)
         if report.when == "call" or outcome != "passed" and not (outcome == "skipped" and report.when == "teardown"):
             self._merge(case, outcome, report.when, message_of(report))
+
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
+        """Every warning of the run (xdist relays the workers'), grouped by what and where."""
+        text = str(warning_message.message).strip()
+        key = (warning_message.category.__name__, text.splitlines()[0] if text else "",
+               self.clean(str(warning_message.filename)), int(warning_message.lineno or 0))
+        slot = self.warnings.setdefault(key, {"category": key[0], "message": key[1], "where": f"{key[2]}:{key[3]}",
+                                              "count": 0, "first": nodeid or when})
+        slot["count"] += 1
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:

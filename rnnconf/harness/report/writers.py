@@ -59,6 +59,7 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
             "stale": [e.as_dict() for e in stale],
             "not_run": [e.as_dict() for e in not_run],
         },
+        "warnings": sorted(getattr(collector, "warnings", {}).values(), key=lambda w: -w["count"]),
         "cases": cases,
     } | ({"shard": {"index": collector.shard[0], "count": collector.shard[1]}}
          if collector.shard else {})
