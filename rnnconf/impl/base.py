@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import inspect
 import os
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from rnnconf.impl import availability
 from rnnconf.impl.backend import Gradients, flat
 from rnnconf.impl.backends import BACKENDS, UNKNOWN
 from rnnconf.impl.cells import cell_class
@@ -92,19 +92,11 @@ class Implementation:
         return cell_class(self.layer, kind)
 
     def lacks_argument(self, name: str, argument: str) -> str:
-        """Why ``layers.<name>`` cannot take ``argument`` (its constructor names no such
-        parameter: an option this release does not have), or "" when it can. A missing layer is
-        not a lacking argument: it fails the case (see :meth:`layer`)."""
-        cls = getattr(self.module.layers, name, None)
-        if cls is None:
-            return ""
-        try:
-            params = inspect.signature(cls.__init__).parameters
-        except (TypeError, ValueError):
-            return ""
-        if argument in params:
-            return ""
-        return f"layers.{name}() takes no argument {argument!r}"
+        """Why ``layers.<name>`` does not take ``argument`` in this release ("" when it does), from
+        what the implementation documents: the release table for Keras and tf-keras, the
+        constructors on the class's path for any other module (:mod:`rnnconf.impl.availability`).
+        Never from the error a build raised: a release that has an option and fails on it fails."""
+        return availability.lacking(self.module, self.version, name, argument)
 
     def build(self, layer: Any, input_shape: tuple[int, ...]) -> None:
         layer.build(input_shape)

@@ -106,3 +106,12 @@ def test_the_project_speaks_of_itself_only() -> None:
             if SELF_TALK.search(line):
                 found.append(f"{path.relative_to(REPO)}:{n}: {line.strip()[:120]}")
     assert not found, "say what the suite does, not who did what when:\n" + "\n".join(found)
+
+
+def test_the_fake_count_the_docs_give_is_the_count_of_fakes() -> None:
+    fakes = [p for p in (REPO / "fixtures" / "broken").glob("*.py") if not p.name.startswith("_")]
+    listed = (REPO / "fixtures" / "broken" / "README.md").read_text()
+    assert all(f"`{p.stem}`" in listed for p in fakes), "fixtures/broken/README.md lists every fake"
+    for doc in ("README.md", "docs/selftests.md"):
+        said = [int(n) for n in re.findall(r"(\d+) deliberately broken", (REPO / doc).read_text())]
+        assert said == [len(fakes)], f"{doc} says {said} deliberately broken fakes; there are {len(fakes)}"
