@@ -26,7 +26,8 @@ from rnnconf.spec import catalog, contract, gradients, reference
 from rnnconf.harness.asserts import assert_matches_oracle
 from rnnconf.spec.seeds import seed_for
 
-pytestmark = pytest.mark.mode("training")
+# gradients and fit need the backend's autodiff: n/a on an inference-only backend
+pytestmark = [pytest.mark.mode("training"), pytest.mark.autodiff]
 
 LR = 0.1
 CHUNKS = 2

@@ -23,7 +23,8 @@ from rnnconf.harness.asserts import assert_matches_oracle
 from rnnconf.harness.checks import roles_of
 from rnnconf.spec.seeds import seed_for
 
-pytestmark = pytest.mark.mode("training")
+# gradients and fit need the backend's autodiff: n/a on an inference-only backend
+pytestmark = [pytest.mark.mode("training"), pytest.mark.autodiff]
 
 mask_kinds = pytest.mark.parametrize("mask_kind", reference.MASK_KINDS)
 # The default lane: return_sequences=True with return_state=True (every output and state in the

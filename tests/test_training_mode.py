@@ -8,7 +8,8 @@
   input mask drops the documented fraction of the inputs and scales the kept ones by
   ``1 / (1 - rate)``, and both masks are the same at every time step of one call (DropoutRNNCell's
   docstring: the masks are cached and reused "for all incoming steps, so that the same mask is
-  used for every step").
+  used for every step"); and they are drawn element by element (a noise shape of the input's):
+  within a row the units are dropped independently, and each batch row draws its own mask.
 
 The observable layers (SimpleRNN, LSTM, GRU, as layers and as RNN(cell)), with linear
 activations (``activation`` and ``recurrent_activation``), units == features, and weights from
@@ -158,6 +159,33 @@ def _check_kept(out: np.ndarray, kept: np.ndarray, expected: np.ndarray, what: s
         f"(first: {out[~ok][:3]}, expected {expected[~ok][:3]}) for {context}")
 
 
+def _check_units_independent(dropped: np.ndarray, what: str, context: str) -> None:
+    """``dropped``: (rows, units) bool, one step's mask. The documented mask is drawn element by
+    element, so within a row whether one unit is dropped says nothing of another: the rows that
+    drop all their units or none stay within 5 sigma of their binomial count. A mask drawn per
+    row and broadcast over the units (a noise-shape bug) makes every row all-or-none."""
+    rows, units = dropped.shape
+    same = int((dropped.all(axis=1) | ~dropped.any(axis=1)).sum())
+    q = RATE ** units + (1 - RATE) ** units
+    bound = rows * q + SIGMAS * np.sqrt(rows * q * (1 - q))
+    assert same <= bound, (
+        f"{what}: {same} of {rows} batch rows drop all {units} units or none, at most {bound:.0f} for a mask "
+        f"drawn element by element at rate {RATE} ({SIGMAS} sigma): the mask is shared across units for {context}")
+
+
+def _check_rows_independent(dropped: np.ndarray, what: str, context: str) -> None:
+    """Across batch rows, each row draws its own mask: neighbouring rows carry the same mask no
+    more often than chance (5 sigma over the row pairs). A mask shared by several rows (one
+    sample's reused for the next) repeats far more often."""
+    pairs, units = dropped.shape[0] - 1, dropped.shape[1]
+    repeats = int((dropped[1:] == dropped[:-1]).all(axis=1).sum())
+    q = (RATE ** 2 + (1 - RATE) ** 2) ** units
+    bound = pairs * q + SIGMAS * np.sqrt(pairs * q * (1 - q))
+    assert repeats <= bound, (
+        f"{what}: {repeats} of {pairs} neighbouring batch rows carry the same mask, at most {bound:.0f} for masks "
+        f"drawn row by row at rate {RATE} ({SIGMAS} sigma): the mask is shared across batch rows for {context}")
+
+
 def _describe(entry, what):
     return f"{entry.label} built as an observable of its {what} dropout mask (see the module docstring), " \
            f"input ones {(BATCH, STEPS, UNITS)}, rate {RATE}, seed {SEED}, training=True"
@@ -173,6 +201,8 @@ def test_input_dropout_mask(impl, entry, device):
     _check_rate(zero[:, 0], "input mask", context)
     _check_kept(out, ~zero, np.full_like(out, 1 / (1 - RATE)), "input mask", context)
     _check_same_over_time(zero, "input mask", context)
+    _check_units_independent(zero[:, 0], "input mask", context)
+    _check_rows_independent(zero[:, 0], "input mask", context)
 
 
 @pytest.mark.entries(OBSERVABLE)
@@ -187,3 +217,5 @@ def test_recurrent_dropout_mask(impl, entry, device):
     _check_same_over_time(zero, "recurrent mask", context)
     powers = (1 / (1 - RATE)) ** np.arange(1, STEPS + 1)
     _check_kept(out, ~zero, np.broadcast_to(powers[None, :, None], out.shape), "recurrent mask", context)
+    _check_units_independent(zero[:, 0], "recurrent mask", context)
+    _check_rows_independent(zero[:, 0], "recurrent mask", context)

@@ -29,10 +29,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "default_lane(predicate): without --full, only the cases whose "
                                        "parameters satisfy predicate(params) run (params: name -> value, the "
                                        "catalog Entry under 'entry'); the rest are deselected, --full runs them")
+    config.addinivalue_line("markers", "autodiff: the test differentiates or fits (gradients, model.fit): not "
+                                       "applicable on an inference-only backend; training=True forward calls "
+                                       "need no autodiff and run everywhere")
     config.addinivalue_line("markers", "mode(name): how the layer runs in a test -- 'training' (gradients, "
                                        "fit, training=True) or 'compiled' (model.predict, tf.function, "
                                        "jax.jit); unmarked tests are 'inference' (eager calls). The report "
-                                       "groups its columns by mode; training is n/a on an inference-only backend")
+                                       "groups its columns by mode; tests marked autodiff are n/a on an inference-only backend")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -88,7 +91,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     cannot_train = (pytest.mark.skip(reason=not_applicable_reason(impl, impl.facts.inference_only))
                     if impl.facts.inference_only else None)
     for item in items:
-        if cannot_train is not None and mode_of(item) == "training":
+        if cannot_train is not None and item.get_closest_marker("autodiff") is not None:
             item.add_marker(cannot_train)
         params = getattr(getattr(item, "callspec", None), "params", {})
         if params.get("device") == "gpu":

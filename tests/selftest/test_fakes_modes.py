@@ -89,6 +89,12 @@ CAUGHT = [
     mask_fake("train_recurrent_mask_redrawn", RECURRENT_MASK, "LSTM", "RNN_LSTMCell",
               r"recurrent mask: the dropped entries at steps \[1, 2, 3\] are not those of step 0",
               "one mask for every step"),
+    mask_fake("train_mask_broadcast_units", INPUT_MASK, "GRU", "RNN_GRUCell",
+              r"input mask: \d+ of 500 batch rows drop all 8 units or none, at most \d+ for a mask drawn element "
+              r"by element .*: the mask is shared across units", "elementwise: independent across units"),
+    mask_fake("train_mask_shared_rows", RECURRENT_MASK, "SimpleRNN", "RNN_SimpleRNNCell",
+              r"recurrent mask: \d+ of 499 neighbouring batch rows carry the same mask, at most \d+ .*: the mask is "
+              r"shared across batch rows", "elementwise: independent across batch rows"),
     caught(
         "compiled_values_differ", "test_compiled (values and the last-step identity, compiled only)",
         (COMPILED,), f"{COMPILED_SITES} and [LSTM-",

@@ -256,3 +256,20 @@ def test_a_warning_from_the_suites_own_code_fails_its_test(pytester, monkeypatch
                                            "-p", "no:xdist", "test_suite_warns.py", timeout=300)
     assert result.ret == 1, result.stdout.str()[-2000:]
     result.stdout.fnmatch_lines(["*UserWarning: selftest: the suite warns*", "*1 failed*"])
+
+
+def test_an_inference_only_backend_runs_training_mode_but_not_gradients(pytester, monkeypatch):
+    """On a backend without autodiff (numpy, OpenVINO; simulated here), gradients and fit are
+    n/a with the backend's reason, while training=True forward calls -- the dropout masks --
+    still run and pass."""
+    result, doc, html = _run(pytester, monkeypatch, "keras", "--device", "cpu", "-p", "inference_only_plugin",
+                             "-k", "(test_input_dropout_mask or test_gradients_match_oracle) and [SimpleRNN-",
+                             files=("tests/test_training_mode.py", "tests/test_gradients.py"))
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    by_test = {}
+    for case in doc["cases"]:
+        by_test.setdefault(case["test"], []).append(case)
+    assert [c["outcome"] for c in by_test["test_input_dropout_mask"]] == ["passed"]
+    gradients = by_test["test_gradients_match_oracle"]
+    assert gradients and all(c["outcome"] == "skipped" and "selftest: this backend is inference-only"
+                             in c.get("not_applicable", "") for c in gradients), gradients
