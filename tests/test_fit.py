@@ -119,8 +119,8 @@ def check_epoch(run, chunk_shape, chunks, chunk_targets, weights, states, seen, 
 
 class StatefulFit:
     """Epoch 1 from the layer's initial states (zeros); then reset_state() and epoch 2 with the
-    trained weights. ``seen``: (weights, layer.states) as each batch ended; ``error``: what
-    reset_state() or epoch 2 raised, if anything (the second test re-raises it)."""
+    trained weights. ``epochs``: per epoch, (weights, layer.states) as each batch ended; ``error``:
+    what reset_state() or epoch 2 raised, if anything (the second test re-raises it)."""
 
     def __init__(self, run):
         entry, shape = run.entry, run.shape
@@ -131,17 +131,20 @@ class StatefulFit:
         self.targets = [targets(entry, self.chunk_shape, True, False, salt=f"chunk {i}") for i in range(CHUNKS)]
         x_fit = np.concatenate(self.chunks, axis=0)  # batch i of batch_size=B is chunk i
         y_fit = [np.concatenate([t[role] for t in self.targets], axis=0) for role in self.targets[0]]
-        self.seen = []
+        self.epochs: list[list] = [[], []]
         self.error = None
-        after_batch = lambda: self.seen.append((layer.get_weights(), run.impl.state_values(layer)))  # noqa: E731
         with run.impl.device(run.device):
             model = run.impl.sgd_model([layer], tuple(x_fit[:shape.batch].shape), LR)
-            run.impl.fit_one_epoch(model, x_fit, y_fit, shape.batch, after_batch)
+            run.impl.fit_one_epoch(model, x_fit, y_fit, shape.batch, self._after_batch(run, 0))
             try:
                 run.impl.reset_state(layer)
-                run.impl.fit_one_epoch(model, x_fit, y_fit, shape.batch, after_batch)
+                run.impl.fit_one_epoch(model, x_fit, y_fit, shape.batch, self._after_batch(run, 1))
             except Exception as exc:
                 self.error = exc
+
+
+    def _after_batch(self, run, epoch):
+        return lambda: self.epochs[epoch].append((self.layer.get_weights(), run.impl.state_values(self.layer)))
 
 
 def stateful_fit(run):
@@ -160,9 +163,9 @@ def test_stateful_fit_carries_states_across_batches(make_run, entry, shape, devi
     carried from the previous batch (not for a cell whose get_initial_state is not zeros)."""
     run = make_run(stateful=True)
     fit = stateful_fit(run)
-    assert len(fit.seen) >= CHUNKS, f"{len(fit.seen)} batches ended in epoch 1, expected {CHUNKS}"
-    worst, _ = check_epoch(run, fit.chunk_shape, fit.chunks, fit.targets, run.weights, None, fit.seen[:CHUNKS],
-                           "epoch 1")
+    first = fit.epochs[0]
+    assert len(first) == CHUNKS, f"{len(first)} batches ended in epoch 1 of model.fit, expected {CHUNKS}"
+    worst, _ = check_epoch(run, fit.chunk_shape, fit.chunks, fit.targets, run.weights, None, first, "epoch 1")
     record.deviation(worst, reference.gradient_tolerance_text())
 
 
@@ -176,8 +179,10 @@ def test_stateful_fit_after_reset_state_starts_over(make_run, entry, shape, devi
     fit = stateful_fit(run)
     if fit.error is not None:
         raise fit.error
-    assert len(fit.seen) == 2 * CHUNKS, f"{len(fit.seen)} batches ended in two epochs, expected {2 * CHUNKS}"
+    first, second = fit.epochs
+    assert len(first) == len(second) == CHUNKS, (
+        f"{len(first)} and {len(second)} batches ended in the two epochs of model.fit, expected {CHUNKS} each")
     zeros = [np.zeros_like(s, dtype=np.float64) for s in reference.initial_state_arrays(entry, fit.chunk_shape, 0)]
-    worst, _ = check_epoch(run, fit.chunk_shape, fit.chunks, fit.targets, fit.seen[CHUNKS - 1][0], zeros,
-                           fit.seen[CHUNKS:], "epoch 2, after reset_state()")
+    worst, _ = check_epoch(run, fit.chunk_shape, fit.chunks, fit.targets, first[-1][0], zeros, second,
+                           "epoch 2, after reset_state()")
     record.deviation(worst, reference.gradient_tolerance_text())

@@ -2,17 +2,25 @@
 reported a failure in at least one verified broken-fake run (tests/selftest/test_fakes*.py log
 them in reports/selftest-sites/), or it is listed below with the reason no fake can reach it.
 
+And every conformance test function (each ``def test_*`` of tests/test_*.py) is failed by at least
+one verified fake run: a shared helper makes one site stand for many tests, so a site reached
+through one test says nothing of the others. A verified run checks each failure's message against
+the fake's spec, so the failure is for the reason the test claims.
+
 Runs after the fake self-tests (``make selftest`` runs it second, ``-m sites``); on its own it
 fails, saying to run them first.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
 
-from .sites import all_sites
+from rnnconf.harness.caseid import parse_case_id
+
+from .sites import REPO, all_sites, site_files
 from .suite import SITE_LOG
 from .test_fakes import CAUGHT as STRUCTURE_FAKES
 from .test_fakes_modes import CAUGHT as MODE_FAKES
@@ -32,11 +40,6 @@ UNREACHABLE: dict[str, str] = {
         "(the states at least); no implementation can change what the contract expects",
     'tests/test_masking.py::test_final_state_is_state_after_last_unmasked_step: assert np.any(~mask), "the mask must mask something"':
         "a guard on the suite's own mask (reference.make_mask), which no implementation touches",
-    'tests/test_fit.py::test_stateful_fit_carries_states_across_batches: assert len(fit.seen) >= CHUNKS, f"{len(fit.seen)} batches ended in epoch 1, expected {CHUNKS}"':
-        "a guard on the harness: Keras's fit calls a callback's on_train_batch_end once per batch; a "
-        "layer cannot change how many batches fit runs",
-    'tests/test_fit.py::test_stateful_fit_after_reset_state_starts_over: assert len(fit.seen) == 2 * CHUNKS, f"{len(fit.seen)} batches ended in two epochs, expected {2 * CHUNKS}"':
-        "a guard on the harness, as above (two epochs of CHUNKS batches each)",
 }
 
 
@@ -45,6 +48,31 @@ def test_every_fake_logged_its_sites():
     missing = [f for f in fakes if not (SITE_LOG / f"{f}.json").is_file()]
     assert not missing, (f"no site log for {missing[:5]} in {SITE_LOG}: run the fake self-tests "
                          "first (make selftest runs them, then this module)")
+
+
+def conformance_tests(repo=REPO) -> list[tuple[str, str]]:
+    """(file, function) of every conformance test: each ``def test_*`` at the top of tests/test_*.py
+    (the oracle's own tests excluded, as for the sites)."""
+    out = []
+    for path in site_files(repo):
+        if path.parent.name != "tests":
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                out.append((str(path.relative_to(repo)), node.name))
+    return out
+
+
+def test_every_conformance_test_fails_on_some_fake():
+    failed = set()
+    for log in sorted(SITE_LOG.glob("*.json")):
+        for nodeids in json.loads(log.read_text()).values():
+            for nodeid in nodeids:
+                case = parse_case_id(nodeid)
+                failed.add((case.module, case.test))
+    never = [f"{module}::{test}" for module, test in conformance_tests() if (module, test) not in failed]
+    assert not never, (f"{len(never)} conformance test(s) failed on no verified broken fake (add a fake that "
+                       "breaks the claim, with a spec in tests/selftest/test_fakes*.py):\n  " + "\n  ".join(never))
 
 
 def test_every_assertion_site_fails_on_some_fake():

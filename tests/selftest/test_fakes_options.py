@@ -204,6 +204,18 @@ CAUGHT = [
         passed=ids(MASKING, "test_zero_output_for_mask_output", "SimpleRNN", B3,
                    return_sequences=[False], params=MASK_KINDS),
     ),
+    caught(
+        "opt_zero_output_zeroes_states", "test_masking::test_zero_output_for_mask_states",
+        (MASKING,),
+        "(test_zero_output_for_mask_states or test_final_state_is_state_after_last_unmasked_step) and [LSTM- and "
+        + B3.id,
+        failed={
+            r"(h|c) differs from the NumPy oracle for LSTM\(units\) with return_sequences=(True|False), "
+            r"return_state=True, zero_output_for_mask=True .* with mask=<ndarray>, zero_output_for_mask=True": ids(
+                MASKING, "test_zero_output_for_mask_states", "LSTM", B3, return_state=None, params=MASK_KINDS)},
+        # the same layer without the option: the states after the last unmasked step
+        passed=ids(MASKING, "test_final_state_is_state_after_last_unmasked_step", "LSTM", B3, return_state=None),
+    ),
 ]
 
 POLICY_DTYPES = {"float64": "float64", "mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}

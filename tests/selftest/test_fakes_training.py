@@ -46,8 +46,8 @@ CAUGHT = [
     caught(
         "train_masked_steps_leak", "test_gradients::test_masked_steps_get_no_input_gradient",
         (GRADIENTS, VALUES),
-        "(test_gradients_match_oracle or test_masked_steps_get_no_input_gradient or test_values_match_oracle)"
-        " and [GRU- and " + B3.id,
+        "(test_gradients_match_oracle or test_masked_steps_get_no_input_gradient or test_values_match_oracle"
+        " or test_masked_gradients_match_oracle) and [GRU- and " + B3.id,
         failed={
             r"the gradient w.r.t. the input at masked steps is not zero for GRU\(units\) .*mask=<ndarray>: "
             r"\d+ of \d+ masked \(row, step\) pairs get a gradient":
@@ -55,6 +55,8 @@ CAUGHT = [
                     **SEQ_STATE),
             r"dL/dinput \(element by element\) " + GRADIENT: ids(
                 GRADIENTS, "test_gradients_match_oracle", "GRU", B3, **SEQ_STATE),
+            r"dL/dinput \(element by element\) " + GRADIENT + r", GRU\(units\) .*mask=<ndarray>": ids(
+                GRADIENTS, "test_masked_gradients_match_oracle", "GRU", B3, params=["arbitrary"], **SEQ_STATE),
         },
         passed=values("GRU", B3),
     ),
@@ -67,6 +69,19 @@ CAUGHT = [
             r"oracle's SGD step for LSTM\(units\)":
                 ids(FIT, "test_sgd_step_matches_oracle", "LSTM", B3, **SEQ_STATE)},
         passed=ids(GRADIENTS, "test_gradients_match_oracle", "LSTM", B3, **SEQ_STATE),
+    ),
+    caught(
+        "train_fit_skips_batches", "test_fit::test_stateful_fit_* (every batch of every epoch is run)",
+        (FIT,),
+        "(test_stateful_fit or test_sgd_step_matches_oracle) and ([GRU- or [LSTM-) and " + B3.id,
+        failed={
+            r"1 batches ended in epoch 1 of model\.fit, expected 2":
+                ids(FIT, "test_stateful_fit_carries_states_across_batches", "GRU", B3, **NO_FLAGS),
+            r"1 and 1 batches ended in the two epochs of model\.fit, expected 2 each":
+                ids(FIT, "test_stateful_fit_after_reset_state_starts_over", "GRU", B3, **NO_FLAGS),
+        },
+        # one train_on_batch is not fit
+        passed=ids(FIT, "test_sgd_step_matches_oracle", "LSTM", B3, **SEQ_STATE),
     ),
     caught(
         "train_stateful_reset_in_training", "test_fit::test_stateful_fit_* (states carried in training)",
