@@ -2,11 +2,43 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
 from rnnconf.spec import contract
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """One failed claim of a test (one role's values, one gradient): what it said, and -- for a
+    numeric comparison -- how far off it was, so an expectation can be held to a size."""
+
+    message: str
+    max_abs: float | None = None  # max |got - expected|
+    max_rel: float | None = None  # max |got - expected| / |expected| over the nonzero expected values
+
+
+class ClaimFailures(AssertionError):
+    """The failed claims of one test, each judged on its own by an expectation entry
+    (:func:`rnnconf.harness.expectations.verdict`): an entry that names one symptom never
+    accepts another that failed beside it."""
+
+    def __init__(self, claims: list[Claim]) -> None:
+        super().__init__("\n".join(c.message for c in claims))
+        self.claims = list(claims)
+
+
+def max_rel_diff(a: Any, b: Any) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    nonzero = b != 0
+    if not nonzero.any():
+        return 0.0 if np.array_equal(a, b) else float("inf")
+    worst = float(np.max(np.abs(a - b)[nonzero] / np.abs(b[nonzero])))
+    return worst if np.array_equal(a[~nonzero], b[~nonzero]) else float("inf")
 
 
 def max_abs_diff(a: Any, b: Any) -> float:
@@ -50,9 +82,10 @@ def assert_close(actual: Any, expected: Any, what: str, context: str, *, rtol: f
     diff = max_abs_diff(actual, expected)
     ok = np.allclose(actual, expected, rtol=rtol, atol=atol)
     if not ok:
-        raise AssertionError(
+        raise ClaimFailures([Claim(
             f"{what} differs from {against} for {context}: max |diff| = {diff:.3g} "
-            f"(rtol={rtol:g}, atol={atol:g})\n  got[0]      ={_head(actual)}\n  expected[0] ={_head(expected)}")
+            f"(rtol={rtol:g}, atol={atol:g})\n  got[0]      ={_head(actual)}\n  expected[0] ={_head(expected)}",
+            max_abs=diff, max_rel=max_rel_diff(actual, expected))])
     return diff
 
 
@@ -68,13 +101,15 @@ def assert_matches_oracle(got: dict[str, np.ndarray], expected: dict[str, np.nda
     returns the worst |diff| over them, and fails naming every role that differs."""
     __tracebackhide__ = True
     worst = 0.0
-    problems = []
+    claims: list[Claim] = []
     for role, value in got.items():
         try:
             worst = max(worst, assert_close(value, expected[role], role, context, rtol=rtol, atol=atol,
                                             against=against))
-        except AssertionError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise AssertionError("\n".join(problems))
+        except ClaimFailures as exc:
+            claims += exc.claims
+        except AssertionError as exc:  # a shape: no size to hold an expectation to
+            claims.append(Claim(str(exc)))
+    if claims:
+        raise ClaimFailures(claims)
     return worst

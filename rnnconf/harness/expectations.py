@@ -9,12 +9,15 @@ A file ``fixtures/expectations/<impl>.toml`` applies to every backend of that im
     match = "output differs from the NumPy oracle"   # a regex searched in its message
     versions = "<3.16"               # optional: PEP 440 specifier on the implementation's version
     backends = ["jax"]               # optional: only on these backends
+    max_abs = 1e-7                   # optional, a numeric bug's size (max_rel: relative)
     reason = "what the implementation does instead"
     link = "https://github.com/keras-team/keras/issues/NNNN"  # or a precise reproduction
 
 A listed case is judged by :func:`verdict` after its call:
 
-- it fails with the named exception and a matching message: **xfailed** (the bug ships);
+- it fails with the named exception and a matching message: **xfailed** (the bug ships); when
+  the failure carries claims (:class:`rnnconf.harness.asserts.ClaimFailures`), *each* failed
+  claim must match and be within the entry's ``max_abs``/``max_rel``;
 - it passes: **failed**, as a strict XPASS whose message says to bound or remove the entry;
 - it fails differently: **failed**, with a message naming the expected and the actual failure.
 
@@ -35,7 +38,7 @@ import pytest
 
 EXPECTATIONS_DIR = Path("fixtures") / "expectations"
 REQUIRED = ("id", "raises", "match", "reason", "link")
-OPTIONAL = ("versions", "backends")
+OPTIONAL = ("versions", "backends", "max_abs", "max_rel")
 EXPECT_KEY = pytest.StashKey["Expectations"]()
 KNOWN_KEY = pytest.StashKey["Known"]()
 VERDICT_KEY = "rnnconf.verdict"  # user property: how an expectation judged a case
@@ -57,12 +60,32 @@ class Known:
     source: str  # "keras.toml #3"
     versions: str = ""
     backends: tuple[str, ...] = ()
+    # the size of a numeric nonconformance: a deviation larger than this is another bug
+    max_abs: float | None = None
+    max_rel: float | None = None
 
     def matches(self, nodeid: str) -> bool:
         return glob_pattern(self.pattern).fullmatch(nodeid) is not None
 
     def expected_failure(self) -> str:
-        return f"{self.raises} matching /{self.match}/"
+        bounds = [f"max |diff| <= {self.max_abs:g}" if self.max_abs is not None else "",
+                  f"max relative diff <= {self.max_rel:g}" if self.max_rel is not None else ""]
+        size = " and ".join(b for b in bounds if b)
+        return f"{self.raises} matching /{self.match}/" + (f" with {size}" if size else "")
+
+    def covers(self, claim: Any) -> str:
+        """Why one failed claim is not this entry's bug ("" when it is): its message, or its size."""
+        if not re.search(self.match, claim.message):
+            return f"/{self.match}/ does not match"
+        for bound, value, what in ((self.max_abs, claim.max_abs, "max |diff|"),
+                                   (self.max_rel, claim.max_rel, "max relative diff")):
+            if bound is None:
+                continue
+            if value is None:
+                return f"it carries no {what} to hold to {bound:g}"
+            if value > bound:
+                return f"{what} = {value:.3g} exceeds the entry's {bound:g}"
+        return ""
 
     def scope(self) -> str:
         """``keras <3.16 on jax``: where the entry applies."""
@@ -104,16 +127,28 @@ class Verdict:
     text: str
 
 
-def verdict(known: Known, exc_types: list[str] | None, message: str) -> Verdict:
+def verdict(known: Known, exc_types: list[str] | None, message: str, claims: list | None = None) -> Verdict:
     """Judge one call of a listed case. ``exc_types``: the names of the raised exception's
-    class and its bases (None when the call passed); ``message``: its text."""
+    class and its bases (None when the call passed); ``message``: its text; ``claims``: the
+    failed claims it carries (:class:`rnnconf.harness.asserts.ClaimFailures`), each judged on its
+    own -- the case is a known failure only if every one is this entry's bug."""
     where = f"{known.source}: {known.pattern}"
     if exc_types is None:
         return Verdict("failed", (
             f"[XPASS(strict)] known nonconformance no longer fails ({where}): {known.reason} "
             f"[{known.link}]. If a release fixed it, bound the entry with versions = \"<FIXED\" "
             f"(it applies to {known.scope()} now); otherwise remove it."))
-    if known.raises in exc_types and re.search(known.match, message):
+    if claims and known.raises in exc_types:
+        others = [(c, why) for c in claims if (why := known.covers(c))]
+        if not others:
+            return Verdict("xfailed", known.text())
+        return Verdict("failed", (
+            f"a known nonconformance is listed for this case ({where}), expecting "
+            f"{known.expected_failure()}, but {len(others)} of the {len(claims)} failed claims are not "
+            "that bug: " + " / ".join(f"{first_lines(c.message, 1)} ({why})" for c, why in others[:3])
+            + (" ..." if len(others) > 3 else "")))
+    bounded = known.max_abs is not None or known.max_rel is not None
+    if known.raises in exc_types and re.search(known.match, message) and not bounded:
         return Verdict("xfailed", known.text())
     return Verdict("failed", (
         f"a known nonconformance is listed for this case ({where}), expecting "
@@ -205,10 +240,15 @@ def parse(text: str, name: str) -> list[Known]:
                 SpecifierSet(raw["versions"])
         except Exception as exc:
             raise ExpectationsError(f"{name}: [[xfail]] #{i}: {type(exc).__name__}: {exc}") from None
+        for key in ("max_abs", "max_rel"):
+            if key in raw and (not isinstance(raw[key], (int, float)) or raw[key] <= 0):
+                raise ExpectationsError(f"{name}: [[xfail]] #{i}: {key} must be a positive number, "
+                                        f"got {raw[key]!r}")
         ids = raw["id"] if isinstance(raw["id"], list) else [raw["id"]]
         backends = raw.get("backends", [])
         entries += [Known(p, raw["raises"], raw["match"], raw["reason"], raw["link"], f"{name} #{i}",
-                          raw.get("versions", ""), tuple([backends] if isinstance(backends, str) else backends))
+                          raw.get("versions", ""), tuple([backends] if isinstance(backends, str) else backends),
+                          raw.get("max_abs"), raw.get("max_rel"))
                     for p in ids]
     return entries
 
@@ -244,7 +284,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         judged = verdict(known, None, "")
     else:
         exc = call.excinfo.value
-        judged = verdict(known, [c.__name__ for c in type(exc).__mro__], str(exc))
+        judged = verdict(known, [c.__name__ for c in type(exc).__mro__], str(exc), getattr(exc, "claims", None))
     if judged.outcome == "xfailed":
         report.outcome = "skipped"
         report.wasxfail = judged.text

@@ -81,3 +81,67 @@ def test_stale_only_counts_files_that_ran():
     exp = Expectations([a, b], ["k.toml"], version="3.15.1", backend="jax")
     assert exp.stale(["tests/a.py::test_x[LSTM-1]"]) == [b]
     assert exp.stale(["tests/other.py::test_z"]) == []
+
+
+# ---- one claim at a time, and the size of a numeric bug ------------------------------------------
+from rnnconf.harness.asserts import Claim, ClaimFailures, assert_matches_oracle  # noqa: E402
+
+ORACLE = "differs from the NumPy oracle for X"
+
+
+def _claims(**got_minus_expected):
+    """The ClaimFailures assert_matches_oracle raises for roles off by the given amounts."""
+    import numpy as np
+
+    expected = {role: np.ones(3) for role in got_minus_expected}
+    got = {role: np.ones(3) + off for role, off in got_minus_expected.items()}
+    with pytest.raises(ClaimFailures) as exc:
+        assert_matches_oracle(got, expected, "X", rtol=1e-5, atol=1e-5)
+    return exc.value
+
+
+def test_every_failed_role_is_a_claim_with_its_size():
+    failure = _claims(output=0.0, h=1e-3, c=0.5)
+    assert [c.message.split(" ")[0] for c in failure.claims] == ["h", "c"]
+    assert [c.max_abs for c in failure.claims] == pytest.approx([1e-3, 0.5])
+    assert [c.max_rel for c in failure.claims] == pytest.approx([1e-3, 0.5])
+
+
+def test_an_entry_naming_one_claim_does_not_cover_another():
+    failure = _claims(h=0.5, c=0.5)
+    only_c = known(match=r"^c differs")
+    judged = verdict(only_c, ["ClaimFailures", "AssertionError"], str(failure), failure.claims)
+    assert judged.outcome == "failed" and "1 of the 2 failed claims are not that bug: h differs" in judged.text
+    both = known(match=r"^(h|c) differs")
+    assert verdict(both, ["AssertionError"], str(failure), failure.claims).outcome == "xfailed"
+    # judged as one joined message (no claims), an entry naming one symptom accepts the other too:
+    # the hole this closes
+    loose = known(match=r"c differs")
+    assert verdict(loose, ["AssertionError"], str(failure)).outcome == "xfailed"
+    assert verdict(loose, ["AssertionError"], str(failure), failure.claims).outcome == "failed"
+
+
+@pytest.mark.parametrize(("bounds", "outcome", "said"), [
+    ({"max_abs": 1e-2}, "xfailed", ""),
+    ({"max_abs": 1e-4}, "failed", "max |diff| = 0.001 exceeds the entry's 0.0001"),
+    ({"max_rel": 1e-2}, "xfailed", ""),
+    ({"max_rel": 1e-4}, "failed", "max relative diff = 0.001 exceeds the entry's 0.0001"),
+])
+def test_a_numeric_entry_covers_deviations_up_to_its_size(bounds, outcome, said):
+    failure = _claims(output=1e-3)
+    judged = verdict(known(match="oracle", **bounds), ["AssertionError"], str(failure), failure.claims)
+    assert judged.outcome == outcome and said in judged.text
+
+
+def test_a_bounded_entry_does_not_cover_a_failure_without_a_size():
+    judged = verdict(known(match="oracle", max_abs=1.0), ["AssertionError"], "shape differs from the oracle",
+                     [Claim("shape differs from the oracle")])
+    assert judged.outcome == "failed" and "carries no max |diff|" in judged.text
+    assert verdict(known(match="oracle", max_abs=1.0), ["AssertionError"], "the oracle").outcome == "failed"
+
+
+def test_bounds_parse_and_must_be_positive():
+    (entry,) = parse('[[xfail]]\nid = "x"\nraises = "E"\nmatch = "m"\nmax_abs = 1e-7\nreason = "r"\nlink = "l"\n', "k")
+    assert entry.max_abs == 1e-7 and entry.max_rel is None and "max |diff| <= 1e-07" in entry.expected_failure()
+    with pytest.raises(ExpectationsError, match="max_rel must be a positive number"):
+        parse('[[xfail]]\nid = "x"\nraises = "E"\nmatch = "m"\nmax_rel = 0\nreason = "r"\nlink = "l"\n', "k")
