@@ -76,7 +76,9 @@ def expectation_entries(root: Path, source: str) -> str:
             scope = [f"releases {entry['versions']}" if entry.get("versions") else "every release",
                      f"backends {', '.join(entry['backends'])}" if entry.get("backends") else "",
                      f"max |diff| {entry['max_abs']:g}" if "max_abs" in entry else "",
-                     f"max relative diff {entry['max_rel']:g}" if "max_rel" in entry else ""]
+                     f"max relative diff {entry['max_rel']:g}" if "max_rel" in entry else "",
+                     f"on a CPU with {' or '.join(entry['cpu_flags'])}" if entry.get("cpu_flags") else "",
+                     "not yet observed" if entry.get("observed") is False else ""]
             link = entry["link"]
             record = f"<{link}>" if link.startswith("http") else link
             out.append(f"**#{i}** — {' · '.join(s for s in scope if s)}; expects `{entry['raises']}` "

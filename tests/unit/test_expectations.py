@@ -145,3 +145,30 @@ def test_bounds_parse_and_must_be_positive():
     assert entry.max_abs == 1e-7 and entry.max_rel is None and "max |diff| <= 1e-07" in entry.expected_failure()
     with pytest.raises(ExpectationsError, match="max_rel must be a positive number"):
         parse('[[xfail]]\nid = "x"\nraises = "E"\nmatch = "m"\nmax_rel = 0\nreason = "r"\nlink = "l"\n', "k")
+
+
+def test_an_unobserved_entry_is_not_a_strict_xpass():
+    unobserved = known(observed=False)
+    judged = verdict(unobserved, None, "")
+    assert judged.outcome == "passed" and "not yet observed nonconformance" in judged.text
+    assert verdict(unobserved, ["AssertionError"], "the oracle").outcome == "xfailed"  # first seen: as listed
+    assert verdict(known(), None, "").outcome == "failed"  # an observed one that stops failing: strict
+    assert "(not yet observed)" in unobserved.scope()
+
+
+def test_a_machine_dependent_entry_applies_only_where_the_cpu_has_the_flag(monkeypatch):
+    import rnnconf.harness.expectations as expectations
+
+    entry = known(cpu_flags=("avx512_bf16", "amx_bf16"))
+    monkeypatch.setattr(expectations, "cpu_flags", lambda: {"sse2", "avx2"})
+    assert not entry.applies_to("3.15.1", "openvino")
+    monkeypatch.setattr(expectations, "cpu_flags", lambda: {"sse2", "amx_bf16"})
+    assert entry.applies_to("3.15.1", "openvino") and "on a CPU with avx512_bf16 or amx_bf16" in entry.scope()
+
+
+def test_observed_and_cpu_flags_parse():
+    (entry,) = parse('[[xfail]]\nid = "x"\nraises = "E"\nmatch = "m"\nobserved = false\ncpu_flags = "amx_bf16"\n'
+                     'reason = "r"\nlink = "l"\n', "k")
+    assert entry.observed is False and entry.cpu_flags == ("amx_bf16",)
+    with pytest.raises(ExpectationsError, match="observed must be true or false"):
+        parse('[[xfail]]\nid = "x"\nraises = "E"\nmatch = "m"\nobserved = "no"\nreason = "r"\nlink = "l"\n', "k")
