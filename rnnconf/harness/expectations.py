@@ -69,6 +69,11 @@ class Known:
     # a case it lists that passes is not a strict XPASS
     observed: bool = True
 
+    @property
+    def key(self) -> str:
+        """One id pattern of one entry: ``keras.toml #3|tests/...``."""
+        return f"{self.source}|{self.pattern}"
+
     def matches(self, nodeid: str) -> bool:
         return glob_pattern(self.pattern).fullmatch(nodeid) is not None
 
@@ -225,6 +230,12 @@ class Expectations:
             if entry.matches(nodeid):
                 return entry
         return None
+
+    def unmatched(self, nodeids: Iterable[str], deselected: set[str]) -> tuple[list[Known], list[Known]]:
+        """(stale, not run in this lane): the applicable entries that match no case that ran,
+        split by whether they match a case this run deselected (``deselected``: their keys)."""
+        unmatched = self.stale(nodeids)
+        return ([e for e in unmatched if e.key not in deselected], [e for e in unmatched if e.key in deselected])
 
     def stale(self, nodeids: Iterable[str]) -> list[Known]:
         """Applicable entries that match no case that ran, among entries whose test file ran

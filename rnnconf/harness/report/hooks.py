@@ -69,13 +69,9 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
         return
     keys = config.stash.setdefault(NOT_RUN_KEY, set())
     for entry in expectations.entries:
-        key = entry_key(entry)
+        key = entry.key
         if key not in keys and any(entry.matches(item.nodeid) for item in items):
             keys.add(key)
-
-
-def entry_key(entry: Any) -> str:
-    return f"{entry.source}|{entry.pattern}"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -120,10 +116,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     expectations = config.stash.get(EXPECT_KEY, None)
     collector = config.stash.get(COLLECTOR_KEY, None)
     if expectations is not None and collector is not None and collector.cases:
-        not_run_keys = config.stash.get(NOT_RUN_KEY, set())
-        unmatched = expectations.stale(collector.nodeids())
-        stale = [e for e in unmatched if entry_key(e) not in not_run_keys]
-        not_run = [e for e in unmatched if entry_key(e) in not_run_keys]
+        stale, not_run = expectations.unmatched(collector.nodeids(), config.stash.get(NOT_RUN_KEY, set()))
         if stale:
             terminalreporter.section("rnn-conformance: stale expectations")
             for entry in stale:

@@ -28,16 +28,13 @@ EXIT_MEANING = {0: "all cases as expected", 1: "some cases failed", 2: "interrup
 def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, Any]:
     cases = sorted(collector.cases, key=lambda c: c["nodeid"])
     counts = collections.Counter(c["outcome"] for c in cases)
-    unmatched = expectations.stale(c["nodeid"] for c in cases)
     # entries whose cases this run deselected (collector.not_run) are not run in this lane, not stale
-    not_run_keys = getattr(collector, "not_run", set())
-    stale = [e for e in unmatched if f"{e.source}|{e.pattern}" not in not_run_keys]
-    not_run = [e for e in unmatched if f"{e.source}|{e.pattern}" in not_run_keys]
+    stale, not_run = expectations.unmatched((c["nodeid"] for c in cases), collector.not_run)
     matched: dict[str, list[str]] = collections.defaultdict(list)
     for c in cases:
         known = expectations.match(c["nodeid"])
         if known is not None:
-            matched[f"{known.source}|{known.pattern}"].append(c["nodeid"])
+            matched[known.key].append(c["nodeid"])
     return {
         "schema": SCHEMA,
         "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -53,13 +50,13 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
             "files": expectations.files,
             "version": expectations.version,
             "backend": expectations.backend,
-            "entries": [e.as_dict() | {"cases": matched.get(f"{e.source}|{e.pattern}", [])}
+            "entries": [e.as_dict() | {"cases": matched.get(e.key, [])}
                         for e in expectations.entries],
             "not_applicable": [e.as_dict() for e in expectations.not_applicable],
             "stale": [e.as_dict() for e in stale],
             "not_run": [e.as_dict() for e in not_run],
         },
-        "warnings": sorted(getattr(collector, "warnings", {}).values(), key=lambda w: -w["count"]),
+        "warnings": sorted(collector.warnings.values(), key=lambda w: -w["count"]),
         "cases": cases,
     } | ({"shard": {"index": collector.shard[0], "count": collector.shard[1]}}
          if collector.shard else {})
