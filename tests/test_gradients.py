@@ -20,7 +20,7 @@ import pytest
 
 from rnnconf.spec import catalog, contract, gradients, reference
 from rnnconf.harness.asserts import assert_matches_oracle
-from rnnconf.harness.checks import roles_of
+from rnnconf.harness.checks import judge_open_behaviours, roles_of
 from rnnconf.spec.seeds import seed_for
 
 # gradients and fit need the backend's autodiff: n/a on an inference-only backend
@@ -76,18 +76,31 @@ def check_gradients(run, return_sequences, return_state, record, *, mask=None):
     __tracebackhide__ = True
     entry, shape = run.entry, run.shape
     got = autodiff(run, return_sequences, return_state, mask)
-    oracle = gradients.oracle_derivatives(entry, shape, run.weights, run.x, initial_state=initial_states(entry, shape),
-                                          mask=mask)
-    expected = oracle.loss_projections(return_sequences, loss_weights(entry, shape, return_sequences, return_state))
+    weights = loss_weights(entry, shape, return_sequences, return_state)
     arrays = {"input": got.input, **{f"initial_state[{i}]": g for i, g in enumerate(got.initial_state)},
               **{f"weight[{i}]": g for i, g in enumerate(got.weights)}}
-    have, want = {}, {}
-    for p in oracle.params:
-        label = f"dL/d{p.name} ({gradients.how_probed(p.value.size)})"
-        have[label], want[label] = oracle.project(p.name, arrays[p.name]), expected[p.name]
-    worst = assert_matches_oracle(have, want, "the gradient of a seeded weighted sum of the returned tensors, "
-                                  + context_of(run, return_sequences, return_state, mask),
-                                  **reference.GRADIENT_TOLERANCE, against="central differences of the NumPy oracle")
+
+    def oracle_for(choices):
+        return gradients.oracle_derivatives(entry, shape, run.weights, run.x, mask=mask, choices=choices,
+                                            initial_state=initial_states(entry, shape))
+
+    def label(p):
+        return f"dL/d{p.name} ({gradients.how_probed(p.value.size)})"
+
+    # the probe directions are seeded by name: the same under every choice of the oracle
+    have = {label(p): oracle_for({}).project(p.name, arrays[p.name]) for p in oracle_for({}).params}
+
+    def expected_for(choices):
+        oracle = oracle_for(choices)
+        projections = oracle.loss_projections(return_sequences, weights)
+        return {label(p): projections[p.name] for p in oracle.params}
+
+    context = ("the gradient of a seeded weighted sum of the returned tensors, "
+               + context_of(run, return_sequences, return_state, mask))
+    worst = judge_open_behaviours(
+        run, record, lambda want: assert_matches_oracle(have, want, context, **reference.GRADIENT_TOLERANCE,
+                                                        against="central differences of the NumPy oracle"),
+        expected_for, mask=mask, initial_state=initial_states(entry, shape))
     record.deviation(worst, reference.gradient_tolerance_text())
 
 

@@ -80,8 +80,9 @@ class OracleDerivatives:
 
     def __init__(self, entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray, *,
                  initial_state: list[np.ndarray] | None = None, mask: np.ndarray | None = None,
-                 salt: str = "", probe_input: bool = True) -> None:
+                 salt: str = "", probe_input: bool = True, choices: tuple = ()) -> None:
         self.entry, self.shape, self.mask = entry, shape, mask
+        self.choices = dict(choices)  # behaviour key -> choice (rnnconf/spec/unspecified.py)
         f64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
         tensors = [("input", f64(x))]
         tensors += [(f"initial_state[{i}]", f64(s)) for i, s in enumerate(initial_state or [])]
@@ -109,7 +110,8 @@ class OracleDerivatives:
         out: dict[tuple[bool, str], np.ndarray] = {}
         for rs in (False, True):
             roles = reference.expected_roles(self.entry, self.shape, weights, x, return_sequences=rs,
-                                             initial_state=states or None, mask=self.mask)
+                                             initial_state=states or None, mask=self.mask,
+                                             choices=self.choices)
             out.update({(rs, r): np.asarray(a, dtype=np.float64) for r, a in roles.items()})
         return out
 
@@ -141,14 +143,17 @@ _MEMO: dict[Any, OracleDerivatives] = {}
 
 def oracle_derivatives(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray, *,
                        initial_state: list[np.ndarray] | None = None, mask: np.ndarray | None = None,
-                       salt: str = "", probe_input: bool = True) -> OracleDerivatives:
+                       salt: str = "", probe_input: bool = True,
+                       choices: dict[str, str] | None = None) -> OracleDerivatives:
     """Memoised per process: the seeded weights and input of a case are the same for every
-    test of it, so the flag combinations and the fit tests share one sweep."""
+    test of it, so the flag combinations and the fit tests share one sweep. ``choices`` as in
+    :func:`rnnconf.spec.reference.expected_roles`."""
+    chosen = tuple(sorted((choices or {}).items()))
     key = (entry.id, shape, salt, probe_input, _digest(x), tuple(_digest(w) for w in weights),
-           tuple(_digest(s) for s in initial_state or []), None if mask is None else _digest(mask))
+           tuple(_digest(s) for s in initial_state or []), None if mask is None else _digest(mask), chosen)
     if key not in _MEMO:
         _MEMO[key] = OracleDerivatives(entry, shape, weights, x, initial_state=initial_state,
-                                       mask=mask, salt=salt, probe_input=probe_input)
+                                       mask=mask, salt=salt, probe_input=probe_input, choices=chosen)
     return _MEMO[key]
 
 

@@ -10,7 +10,9 @@ result.
 
 Masking follows the Keras generic loop: at a masked step every state keeps
 its previous value and the sequence output repeats the previous step's output
-(zeros before the first step), or is zeros with ``zero_output_for_mask``.
+(zeros before the first step: the documentation leaves that open, and
+``leading_output`` picks; see rnnconf/spec/unspecified.py), or is zeros with
+``zero_output_for_mask``.
 ``Result.last_output`` follows the documentation: ``zero_output_for_mask``
 only affects the sequence, so the last output is the output after the last
 unmasked step (zeros if a row has no unmasked step at all). ``bidirectional`` zeroes masked
@@ -25,7 +27,7 @@ recurrent convolution is always ``padding="same"``, stride 1, no dilation, no
 bias, on the output grid. ``"same"`` pads as TensorFlow does: out = ceil(in /
 stride), pad_total = max((out - 1) * stride + (k - 1) * dilation + 1 - in, 0),
 pad_total // 2 before and the rest after (so an even kernel pads one more
-after than before).
+after than before; ``odd_padding="before"`` swaps the two, see rnnconf/spec/unspecified.py).
 """
 
 from __future__ import annotations
@@ -203,9 +205,14 @@ def _cell_step(spec, wub, x, states):
     return h, [h]
 
 
+LEADING_OUTPUTS = ("zeros", "first_state")  # see rnnconf/spec/unspecified.py
+
+
 def rnn(specs: list[CellSpec], weights: list[np.ndarray], x, *, initial_state=None,
-        mask=None, go_backwards=False, zero_output_for_mask=False) -> Result:
-    """Run a stack of cells over x (B, T, F); see the module docstring for masking."""
+        mask=None, go_backwards=False, zero_output_for_mask=False, leading_output="zeros") -> Result:
+    """Run a stack of cells over x (B, T, F); see the module docstring for masking.
+    ``leading_output``: what a masked step before a row's first unmasked step outputs, which the
+    documentation leaves open -- ``zeros`` or the ``first_state`` of the output cell (the last)."""
     specs = _as_list(specs)
     x = np.asarray(x, np.float64)
     if x.ndim != 3:
@@ -234,7 +241,15 @@ def rnn(specs: list[CellSpec], weights: list[np.ndarray], x, *, initial_state=No
         x, mask = x[:, ::-1], mask[:, ::-1]
 
     U_last = specs[-1].output_units
-    prev_out = np.zeros((B, U_last))  # repeated at masked steps
+    if leading_output not in LEADING_OUTPUTS:
+        raise ValueError(f"leading_output must be one of {LEADING_OUTPUTS}, got {leading_output!r}")
+    if leading_output == "zeros":
+        prev_out = np.zeros((B, U_last))  # repeated at masked steps
+    elif states[-1][0].shape == (B, U_last):  # the output cell's first state: its h0
+        prev_out = states[-1][0].copy()
+    else:
+        raise ValueError(f"leading_output='first_state' needs an output cell whose first state has the "
+                         f"output's shape {(B, U_last)}, got {states[-1][0].shape}")
     seq = np.zeros((B, T, U_last))
     for t in range(T):
         m = mask[:, t][:, None]
@@ -263,7 +278,7 @@ def _merge(a, b, mode):
 
 
 def bidirectional(spec_fw, w_fw, spec_bw, w_bw, x, *, merge_mode="concat",
-                  initial_state=None, mask=None) -> BiResult:
+                  initial_state=None, mask=None, leading_output="zeros") -> BiResult:
     """Keras Bidirectional: specs may be one CellSpec or a list (stacked cells)."""
     spec_fw, spec_bw = _as_list(spec_fw), _as_list(spec_bw)
     init_fw = init_bw = None
@@ -273,9 +288,10 @@ def bidirectional(spec_fw, w_fw, spec_bw, w_bw, x, *, merge_mode="concat",
     # Keras documents (and both Keras 3 and tf-keras enforce) that Bidirectional
     # sets each half's zero_output_for_mask to its return_sequences: masked steps
     # of the sequence are zeros. last_output is unaffected (see module docstring).
-    fw = rnn(spec_fw, w_fw, x, initial_state=init_fw, mask=mask, zero_output_for_mask=True)
+    fw = rnn(spec_fw, w_fw, x, initial_state=init_fw, mask=mask, zero_output_for_mask=True,
+             leading_output=leading_output)
     bw = rnn(spec_bw, w_bw, x, initial_state=init_bw, mask=mask, go_backwards=True,
-             zero_output_for_mask=True)
+             zero_output_for_mask=True, leading_output=leading_output)
     return BiResult(
         sequence=_merge(fw.sequence, bw.sequence[:, ::-1], merge_mode),
         last_output=_merge(fw.last_output, bw.last_output, merge_mode),
@@ -359,7 +375,10 @@ def conv_output_spatial(spec: ConvSpec, spatial: tuple[int, ...]) -> tuple[int, 
     return out
 
 
-def _conv(x, w, strides, dilation, padding):
+ODD_PADDINGS = ("after", "before")  # see rnnconf/spec/unspecified.py
+
+
+def _conv(x, w, strides, dilation, padding, odd_padding="after"):
     """N-D cross-correlation, channels_last: x (B, *S, C), w (*K, C, F) -> (B, *O, F).
 
     For each kernel offset, take the strided, dilated slice of the (padded)
@@ -371,7 +390,8 @@ def _conv(x, w, strides, dilation, padding):
         pads = []
         for n, o, k, s, d in zip(spatial, out, ksize, strides, dilation):
             total = max((o - 1) * s + (k - 1) * d + 1 - n, 0)
-            pads.append((total // 2, total - total // 2))
+            small, large = total // 2, total - total // 2
+            pads.append((small, large) if odd_padding == "after" else (large, small))
         x = np.pad(x, [(0, 0)] + pads + [(0, 0)])
     y = np.zeros((x.shape[0], *out, w.shape[-1]))
     for offset in np.ndindex(*ksize):
@@ -382,8 +402,10 @@ def _conv(x, w, strides, dilation, padding):
 
 
 def conv_lstm(spec: ConvSpec, weights: list, x, *, initial_state=None,
-              go_backwards=False) -> Result:
+              go_backwards=False, odd_padding="after") -> Result:
     """ConvLSTM over x (B, T, *spatial, C), channels_last; weights = [kernel, recurrent_kernel, bias].
+    ``odd_padding``: which side of a ``"same"`` input convolution gets the odd padding element
+    (the documentation leaves it open; TensorFlow's convention is ``after``).
 
     Returns a Result whose sequence is (B, T, *out_spatial, filters) in
     processing order, last_output the final h and states [[h, c]].
@@ -410,12 +432,14 @@ def conv_lstm(spec: ConvSpec, weights: list, x, *, initial_state=None,
             raise ValueError(f"initial_state must be [h, c], each of shape {state_shape}, "
                              f"got {[s.shape for s in states]}")
         h, c = (s.copy() for s in states)
+    if odd_padding not in ODD_PADDINGS:
+        raise ValueError(f"odd_padding must be one of {ODD_PADDINGS}, got {odd_padding!r}")
     if go_backwards:
         x = x[:, ::-1]
     ones = (1,) * spec.rank
     seq = np.zeros((B, T) + state_shape[1:])
     for t in range(T):
-        z = (_conv(x[:, t], W, spec.strides, spec.dilation_rate, spec.padding) + b
+        z = (_conv(x[:, t], W, spec.strides, spec.dilation_rate, spec.padding, odd_padding) + b
              + _conv(h, U, ones, ones, "same"))
         i, fg, g, o = (z[..., k * f:(k + 1) * f] for k in range(4))  # gate order i, f, c, o
         c = _sigmoid(fg) * c + _sigmoid(i) * np.tanh(g)

@@ -7,7 +7,7 @@ documented ``get_weights()`` order: cell by cell, forward half then backward hal
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -106,20 +106,29 @@ def forward_weight_count(entry: Entry, shape: Shape) -> int:
 def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray, *,
                    return_sequences: bool, initial_state: list[np.ndarray] | None = None,
                    mask: np.ndarray | None = None, go_backwards: bool = False,
-                   zero_output_for_mask: bool = False) -> dict[str, np.ndarray]:
-    """role -> float64 array, for the roles of a ``return_state=True`` call."""
+                   zero_output_for_mask: bool = False,
+                   choices: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
+    """role -> float64 array, for the roles of a ``return_state=True`` call. ``choices``:
+    behaviour key -> choice, where the documentation leaves a value open
+    (rnnconf/spec/unspecified.py); the oracle's own choice where a key is absent."""
+    choices = dict(choices or {})
+    unknown = set(choices) - {"leading-masked-output", "odd-same-padding"}
+    if unknown:
+        raise ValueError(f"unknown unspecified behaviours {sorted(unknown)}")
+    leading = choices.get("leading-masked-output", "zeros")
     if entry.form == "conv":
         if mask is not None or zero_output_for_mask:
             raise ValueError("the oracle has no ConvLSTM masking")
         res = oracle.conv_lstm(entry.conv_spec(shape.units), weights, x, initial_state=initial_state,
-                               go_backwards=go_backwards)
+                               go_backwards=go_backwards, odd_padding=choices.get("odd-same-padding", "after"))
         h, c = res.states[0]
         return {"output": res.sequence if return_sequences else res.last_output, "h": h, "c": c}
     specs = cell_specs(entry, shape)
     if entry.bidirectional:
         n = forward_weight_count(entry, shape)
         res = oracle.bidirectional(specs, weights[:n], backward_specs(entry, shape), weights[n:], x,
-                                   merge_mode=entry.merge_mode, initial_state=initial_state, mask=mask)
+                                   merge_mode=entry.merge_mode, initial_state=initial_state, mask=mask,
+                                   leading_output=leading)
         out = res.sequence if return_sequences else res.last_output
         roles: dict[str, Any] = {}
         if entry.merge_mode is None:
@@ -132,7 +141,8 @@ def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.
             roles.update({f"{half}.{name}": s for name, s in zip(names, states)})
         return roles
     res = oracle.rnn(specs, weights, x, initial_state=initial_state, mask=mask,
-                     go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask)
+                     go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
+                     leading_output=leading)
     roles = {"output": res.sequence if return_sequences else res.last_output}
     for i, (cell, states) in enumerate(zip(entry.cells, res.states)):
         prefix = f"cell{i}." if entry.form == "stacked" else ""

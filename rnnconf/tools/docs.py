@@ -31,6 +31,7 @@ import tomllib
 from pathlib import Path
 from typing import Callable
 
+from rnnconf.spec import unspecified
 from rnnconf.tools import lanes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,8 +93,14 @@ def expectation_entries(root: Path, source: str) -> str:
     return "\n".join(out)
 
 
+def open_behaviours(root: Path, source: str) -> str:
+    """The behaviours the documentation leaves open, from rnnconf/spec/unspecified.py."""
+    return unspecified.markdown()
+
+
 KINDS: dict[str, Callable[[Path, str], str]] = {
-    "lanes": recorded_lanes, "expectations": expectation_entries, "lane-summary": lane_summary}
+    "lanes": recorded_lanes, "expectations": expectation_entries, "lane-summary": lane_summary,
+    "unspecified": open_behaviours}
 
 
 def files(root: Path) -> list[Path]:

@@ -247,6 +247,32 @@ def test_what_the_implementation_warns_is_recorded_not_an_error(pytester, monkey
     _no_machine_paths(doc, html)
 
 
+def test_an_open_behaviour_is_a_divergence_not_a_failure(pytester, monkeypatch):
+    """Where the documentation leaves a value open (rnnconf/spec/unspecified.py), an
+    implementation that makes another listed choice passes, and the report and the last lines
+    name each case as a divergence with its choice; its other cases follow the oracle's choice
+    and are no divergence. (unspecified_leading_wrong, a value no choice gives, fails:
+    test_fakes_options.py.)"""
+    b3 = catalog.OPTION_SHAPES[0].id
+    result, doc, html = _run(pytester, monkeypatch, "fixtures.broken.unspecified_leading_first_state",
+                             "--device", "cpu", "-k", f"test_mask_matches_oracle and [Custom_InitCell- and {b3}",
+                             files=("tests/test_masking.py",))
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    cases = doc["cases"]
+    assert len(cases) == 12 and all(c["outcome"] == "passed" for c in cases)
+    leading = {c["nodeid"] for c in cases if c["nodeid"].endswith("-fully_masked_row]")}
+    assert len(leading) == 4
+    (behaviour,) = [b for b in doc["unspecified"] if b["key"] == "leading-masked-output"]
+    assert behaviour["oracle_choice"] == "zeros"
+    assert [(d["choice"], set(d["cases"])) for d in behaviour["diverged"]] == [("first_state", leading)]
+    assert all(not b["diverged"] for b in doc["unspecified"] if b["key"] != "leading-masked-output")
+    assert {c["nodeid"] for c in cases if c.get("divergences")} == leading
+    result.stdout.fnmatch_lines(["rnn-conformance: divergences where the documentation leaves the value open "
+                                 "*leading-masked-output = first_state in 4 case(s)"])
+    section = html.split('id="divergences"')[1].split("<h2")[0]
+    assert "4 case(s) follow <code>first_state</code>" in section and "odd-same-padding" in section
+
+
 def test_a_warning_from_the_suites_own_code_fails_its_test(pytester, monkeypatch):
     """The suite's own code stays strict: a test module that warns fails (pyproject's filters)."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(HERE)]))

@@ -5,6 +5,7 @@ run starts, so a report on disk is always the last run's."""
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 from pathlib import Path
@@ -126,6 +127,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             sources = ", ".join(dict.fromkeys(e.source for e in not_run))
             terminalreporter.write_line(f"rnn-conformance: {len(not_run)} expectation(s) not run in this "
                                         f"lane (their cases are deselected here; --full runs them): {sources}")
+    diverged = collections.Counter((d["behaviour"], d["choice"]) for c in (collector.cases if collector else [])
+                                   for d in c.get("divergences", []))
+    if diverged:
+        terminalreporter.write_line(
+            "rnn-conformance: divergences where the documentation leaves the value open (passed; the "
+            "report's Divergences section): " + ", ".join(f"{b} = {ch} in {n} case(s)"
+                                                         for (b, ch), n in sorted(diverged.items())))
     paths = config.stash.get(PATHS_KEY, None)
     if paths:
         terminalreporter.write_sep("-", "rnn-conformance reports")

@@ -50,6 +50,13 @@ class CaseRecord:
         self.data["deviation"] = {"max_abs_diff": float(max_abs_diff), "tolerance": tolerance,
                                   "against": against}
 
+    def divergence(self, behaviour: str, choice: str, *, oracle: str) -> None:
+        """The case's values follow ``choice`` of a behaviour the documentation leaves open
+        (rnnconf/spec/unspecified.py), not the oracle's; ``oracle``: how far off the oracle's
+        choice was (its first failed claim)."""
+        self.data.setdefault("divergences", []).append(
+            {"behaviour": behaviour, "choice": choice, "oracle": oracle})
+
     def note(self, **values: Any) -> None:
         self.data.setdefault("notes", {}).update(values)
 

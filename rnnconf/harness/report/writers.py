@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnconf.spec import catalog, contract
+from rnnconf.spec import catalog, contract, unspecified
 from rnnconf.harness.outcomes import SEVERITY
 
 SCHEMA = "rnn-conformance/shapes/3"
@@ -57,9 +57,27 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
             "not_run": [e.as_dict() for e in not_run],
         },
         "warnings": sorted(collector.warnings.values(), key=lambda w: -w["count"]),
+        "unspecified": divergences(cases),
         "cases": cases,
     } | ({"shard": {"index": collector.shard[0], "count": collector.shard[1]}}
          if collector.shard else {})
+
+
+def divergences(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every behaviour the documentation leaves open (rnnconf/spec/unspecified.py), with the cases
+    of this run whose values followed another choice than the oracle's, per choice."""
+    out = []
+    for b in unspecified.BEHAVIOURS:
+        chosen: dict[str, list[str]] = collections.defaultdict(list)
+        for c in cases:
+            for d in c.get("divergences", []):
+                if d["behaviour"] == b.key:
+                    chosen[d["choice"]].append(c["nodeid"])
+        out.append({"key": b.key, "what": b.what, "documented": b.documented, "choices": b.choices,
+                    "oracle_choice": b.oracle_choice,
+                    "diverged": [{"choice": ch, "text": b.choices[ch], "cases": ids}
+                                 for ch, ids in sorted(chosen.items())]})
+    return out
 
 
 def write_all(out_dir: Path, collector: Any, expectations: Any, exitstatus: int) -> list[Path]:

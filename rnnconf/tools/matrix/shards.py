@@ -94,7 +94,8 @@ def join(docs: Sequence[dict[str, Any]], names: Sequence[str] | None = None) -> 
     out = {k: v for k, v in docs[0].items() if k != "shard"}
     out.update(generated_at=max(str(d.get("generated_at", "")) for d in docs), exit_status=exit_status,
                exit_meaning=writers.EXIT_MEANING.get(exit_status, "unknown"),
-               summary=summary | {"total": len(cases)}, expectations=_expectations(docs), cases=cases)
+               summary=summary | {"total": len(cases)}, expectations=_expectations(docs),
+               unspecified=writers.divergences(cases), cases=cases)
     return out
 
 
