@@ -35,17 +35,36 @@ def prepare() -> str:
     each (~0.1 s on a CPU core: most of the JAX lane's time). Identical programs recur across
     the cases of one layer (only the weights' values differ, and those are arguments), so
     JAX's persistent compilation cache -- exact compiled programs, reused within a run and
-    across runs -- is switched on. A user's JAX_COMPILATION_CACHE_DIR is kept."""
+    across runs -- is switched on. A user's JAX_COMPILATION_CACHE_DIR is kept.
+
+    A speed setting the running JAX does not know (JAX 0.4.23, of Keras 3.3's time, lacks
+    ``jax_persistent_cache_min_entry_size_bytes``) is skipped and named in the returned note,
+    which the report's header prints: speed never costs a lane."""
     import jax
 
     if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
         return f"jax compilation cache {os.environ['JAX_COMPILATION_CACHE_DIR']} (from the environment)"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "rnn-conformance", f"jax-{jax.__version__}")
-    jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    return "jax compilation cache ~/.cache/rnn-conformance (set JAX_COMPILATION_CACHE_DIR to move it)"
+    skipped = apply_settings(jax.config, [("jax_compilation_cache_dir", folder),
+                                          ("jax_persistent_cache_min_compile_time_secs", 0),
+                                          ("jax_persistent_cache_min_entry_size_bytes", 0)])
+    if "jax_compilation_cache_dir" in skipped:
+        return f"no jax compilation cache (jax {jax.__version__} has no jax_compilation_cache_dir)"
+    note = "jax compilation cache ~/.cache/rnn-conformance (set JAX_COMPILATION_CACHE_DIR to move it)"
+    return note + (f"; jax {jax.__version__} lacks {', '.join(skipped)} (skipped)" if skipped else "")
+
+
+def apply_settings(config: Any, settings: list[tuple[str, Any]]) -> list[str]:
+    """``config.update(name, value)`` for each setting the running JAX knows; returns the names
+    it does not know (JAX raises AttributeError for an unknown option), which are skipped."""
+    skipped = []
+    for name, value in settings:
+        try:
+            config.update(name, value)
+        except AttributeError:
+            skipped.append(name)
+    return skipped
 
 
 def compile(layers: list, feature_shape: tuple, batch: int | None) -> Callable:
