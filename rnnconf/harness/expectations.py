@@ -38,7 +38,7 @@ import pytest
 
 EXPECTATIONS_DIR = Path("fixtures") / "expectations"
 REQUIRED = ("id", "raises", "match", "reason", "link")
-OPTIONAL = ("versions", "backends", "max_abs", "max_rel", "cpu_flags", "observed")
+OPTIONAL = ("versions", "backends", "max_abs", "max_rel", "cpu_flags", "observed", "raised_in")
 EXPECT_KEY = pytest.StashKey["Expectations"]()
 KNOWN_KEY = pytest.StashKey["Known"]()
 VERDICT_KEY = "rnnconf.verdict"  # user property: how an expectation judged a case
@@ -68,6 +68,9 @@ class Known:
     # False: written from the public record before this suite saw it; until a run observes it,
     # a case it lists that passes is not a strict XPASS
     observed: bool = True
+    # a regex one frame of the exception's traceback ("path:function") must match: an error whose
+    # message alone is generic ("list index out of range") is this bug only where it arises
+    raised_in: str = ""
 
     @property
     def key(self) -> str:
@@ -81,7 +84,8 @@ class Known:
         bounds = [f"max |diff| <= {self.max_abs:g}" if self.max_abs is not None else "",
                   f"max relative diff <= {self.max_rel:g}" if self.max_rel is not None else ""]
         size = " and ".join(b for b in bounds if b)
-        return f"{self.raises} matching /{self.match}/" + (f" with {size}" if size else "")
+        return (f"{self.raises} matching /{self.match}/" + (f" with {size}" if size else "")
+                + (f" raised in /{self.raised_in}/" if self.raised_in else ""))
 
     def covers(self, claim: Any) -> str:
         """Why one failed claim is not this entry's bug ("" when it is): its message, or its size."""
@@ -143,11 +147,13 @@ class Verdict:
     text: str
 
 
-def verdict(known: Known, exc_types: list[str] | None, message: str, claims: list | None = None) -> Verdict:
+def verdict(known: Known, exc_types: list[str] | None, message: str, claims: list | None = None,
+            frames: list[str] | None = None) -> Verdict:
     """Judge one call of a listed case. ``exc_types``: the names of the raised exception's
     class and its bases (None when the call passed); ``message``: its text; ``claims``: the
     failed claims it carries (:class:`rnnconf.harness.asserts.ClaimFailures`), each judged on its
-    own -- the case is a known failure only if every one is this entry's bug."""
+    own -- the case is a known failure only if every one is this entry's bug; ``frames``: its
+    traceback as ``path:function``, innermost last (for ``raised_in``)."""
     where = f"{known.source}: {known.pattern}"
     if exc_types is None and not known.observed:
         return Verdict("passed", (
@@ -168,12 +174,14 @@ def verdict(known: Known, exc_types: list[str] | None, message: str, claims: lis
             "that bug: " + " / ".join(f"{first_lines(c.message, 1)} ({why})" for c, why in others[:3])
             + (" ..." if len(others) > 3 else "")))
     bounded = known.max_abs is not None or known.max_rel is not None
-    if known.raises in exc_types and re.search(known.match, message) and not bounded:
+    arose = not known.raised_in or any(re.search(known.raised_in, f) for f in frames or [])
+    if known.raises in exc_types and re.search(known.match, message) and not bounded and arose:
         return Verdict("xfailed", known.text())
+    elsewhere = "" if arose else f" (raised in {(frames or ['an unknown frame'])[-1]})"
     return Verdict("failed", (
         f"a known nonconformance is listed for this case ({where}), expecting "
         f"{known.expected_failure()}, but it failed differently: {exc_types[0]}: "
-        f"{first_lines(message)}"))
+        f"{first_lines(message)}{elsewhere}"))
 
 
 def first_lines(text: str, n: int = 3) -> str:
@@ -260,6 +268,7 @@ def parse(text: str, name: str) -> list[Known]:
                 + f" (every entry names {', '.join(REQUIRED)}; optional: {', '.join(OPTIONAL)})")
         try:
             re.compile(raw["match"])
+            re.compile(raw.get("raised_in", ""))
             if raw.get("versions"):
                 from packaging.specifiers import SpecifierSet
 
@@ -278,7 +287,8 @@ def parse(text: str, name: str) -> list[Known]:
         entries += [Known(p, raw["raises"], raw["match"], raw["reason"], raw["link"], f"{name} #{i}",
                           raw.get("versions", ""), tuple([backends] if isinstance(backends, str) else backends),
                           raw.get("max_abs"), raw.get("max_rel"),
-                          tuple([flags] if isinstance(flags, str) else flags), raw.get("observed", True))
+                          tuple([flags] if isinstance(flags, str) else flags), raw.get("observed", True),
+                          raw.get("raised_in", ""))
                     for p in ids]
     return entries
 
@@ -327,7 +337,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         judged = verdict(known, None, "")
     else:
         exc = call.excinfo.value
-        judged = verdict(known, [c.__name__ for c in type(exc).__mro__], str(exc), getattr(exc, "claims", None))
+        frames = [f"{Path(str(entry.path)).as_posix()}:{entry.name}" for entry in call.excinfo.traceback]
+        judged = verdict(known, [c.__name__ for c in type(exc).__mro__], str(exc), getattr(exc, "claims", None),
+                         frames)
     if judged.outcome == "xfailed":
         report.outcome = "skipped"
         report.wasxfail = judged.text

@@ -13,6 +13,15 @@ from rnnconf.impl.base import Implementation
 class Keras3(Implementation):
     flavor = "keras3"
 
+    def __init__(self, spec: str, module: Any) -> None:
+        super().__init__(spec, module)
+        # Keras 3 drops its own frames from the tracebacks of errors raised in its layers (on
+        # torch every Keras frame is gone): keep them, so a failure shows where it arose and an
+        # expectation can name the frame (``raised_in``). Messages are unchanged.
+        disable = getattr(getattr(module, "config", None), "disable_traceback_filtering", None)
+        if disable is not None:
+            disable()
+
     def _backend_name(self) -> str:
         backend_ns = getattr(self.module, "backend", None)
         if hasattr(backend_ns, "backend"):

@@ -82,8 +82,9 @@ def expectation_entries(root: Path, source: str) -> str:
                      "not yet observed" if entry.get("observed") is False else ""]
             link = entry["link"]
             record = f"<{link}>" if link.startswith("http") else link
+            where = f" raised in `{entry['raised_in']}`" if entry.get("raised_in") else ""
             out.append(f"**#{i}** — {' · '.join(s for s in scope if s)}; expects `{entry['raises']}` "
-                       f"matching `{entry['match']}`\n")
+                       f"matching `{entry['match']}`{where}\n")
             out += [f"- `{node}`" for node in ids]
             out.append("")
             out.append(" ".join(entry["reason"].split()))

@@ -63,6 +63,24 @@ def test_each_verdict_of_an_expectation(pytester, monkeypatch):
                      r"deselected here; --full runs them\): made-up\.toml #6", run.stdout), run.stdout[-2000:]
 
 
+def test_an_entry_names_the_frame_its_error_arises_in(pytester, monkeypatch):
+    """``raised_in``: the same exception and message arising in another frame is not the entry's
+    bug (Keras 3's traceback filtering is off, so the frames are there to read)."""
+    here, elsewhere = _arity(False, True), _arity(True, True)  # both fail the same way on this fake
+    toml = pytester.path / "frames.toml"
+    entry = ('[[xfail]]\nid = "{}"\nraises = "AssertionError"\nmatch = \'expected \\d+ items\'\n'
+             'raised_in = \'{}\'\nreason = "made up"\nlink = "selftest"\n')
+    toml.write_text(entry.format(here, r"tests/test_structure\.py:test_arity$")
+                    + entry.format(elsewhere, r"keras/src/layers/rnn/lstm\.py:inner_loop$"))
+    run = run_suite(pytester, monkeypatch, "fixtures.broken.wrong_arity", [STRUCTURE],
+                    expectations=str(toml), k="test_arity and [LSTM- and " + NOTEBOOK_SHAPE.id)
+    run.assert_outcomes(
+        failed={r"known nonconformance is listed for this case \(frames\.toml #2: .*\), expecting AssertionError "
+                r"matching /expected \\d\+ items/ raised in /keras/src/layers/rnn/lstm\\\.py:inner_loop\$/, but it "
+                r"failed differently: AssertionError: .*\(raised in \S+:\w+\)": {elsewhere}},
+        xfailed={here}, passed={_arity(False, False), _arity(True, False)})
+
+
 def test_malformed_entry_is_a_usage_error(pytester, monkeypatch):
     toml = pytester.path / "bad.toml"
     toml.write_text('[[xfail]]\nid = "x"\nreason = "r"\nlink = "l"\n')

@@ -172,3 +172,19 @@ def test_observed_and_cpu_flags_parse():
     assert entry.observed is False and entry.cpu_flags == ("amx_bf16",)
     with pytest.raises(ExpectationsError, match="observed must be true or false"):
         parse('[[xfail]]\nid = "x"\nraises = "E"\nmatch = "m"\nobserved = "no"\nreason = "r"\nlink = "l"\n', "k")
+
+
+def test_an_entry_raised_in_a_frame_covers_that_frame_only():
+    k = known(raises="IndexError", match="list index out of range", raised_in=r"rnn/lstm\.py:inner_loop$")
+    inside = ["tests/t.py:test_x", "/x/site-packages/keras/src/layers/rnn/lstm.py:inner_loop"]
+    assert verdict(k, ["IndexError"], "list index out of range", frames=inside).outcome == "xfailed"
+    other = verdict(k, ["IndexError"], "list index out of range", frames=["tests/t.py:test_x", "/x/a.py:f"])
+    assert other.outcome == "failed" and "raised in /rnn/lstm" in other.text and "(raised in /x/a.py:f)" in other.text
+    assert verdict(k, ["IndexError"], "list index out of range").outcome == "failed"  # no frames: not shown
+
+
+def test_raised_in_parses_and_must_compile():
+    (entry,) = parse(ENTRY.replace('reason = "r"', 'raised_in = "a\\\\.py:f$"\nreason = "r"'), "k.toml")[:1]
+    assert entry.raised_in == r"a\.py:f$"
+    with pytest.raises(ExpectationsError, match="k.toml"):
+        parse(ENTRY.replace('reason = "r"', 'raised_in = "("\nreason = "r"'), "k.toml")
