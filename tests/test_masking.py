@@ -29,7 +29,11 @@ def test_mask_matches_oracle(run, entry, return_sequences, return_state, shape, 
 def _zero_output_for_mask(make_run, return_sequences, return_state, mask_kind, record, only):
     run = make_run(zero_output_for_mask=True)
     mask = _mask(run, mask_kind)
-    check_against_oracle(run, return_sequences, return_state, record, mask=mask, only=only,
+    # the last output: rows whose last step is masked and the others are two claims (a known bug
+    # of the first group never covers the second)
+    rows = None if return_sequences else {"rows whose last step is masked": ~mask[:, -1],
+                                          "rows whose last step is unmasked": mask[:, -1]}
+    check_against_oracle(run, return_sequences, return_state, record, mask=mask, only=only, rows=rows,
                          zero_output_for_mask=True, call_kwargs={"mask": mask})
 
 

@@ -82,9 +82,10 @@ def assert_close(actual: Any, expected: Any, what: str, context: str, *, rtol: f
     diff = max_abs_diff(actual, expected)
     ok = np.allclose(actual, expected, rtol=rtol, atol=atol)
     if not ok:
+        zeros = " (got all zeros)" if actual.size and not np.any(actual) else ""
         raise ClaimFailures([Claim(
             f"{what} differs from {against} for {context}: max |diff| = {diff:.3g} "
-            f"(rtol={rtol:g}, atol={atol:g})\n  got[0]      ={_head(actual)}\n  expected[0] ={_head(expected)}",
+            f"(rtol={rtol:g}, atol={atol:g}){zeros}\n  got[0]      ={_head(actual)}\n  expected[0] ={_head(expected)}",
             max_abs=diff, max_rel=max_rel_diff(actual, expected))])
     return diff
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
 import pytest
 
 from rnnconf.spec import contract, reference, unspecified
@@ -33,10 +34,12 @@ def roles_in(run: Any, tree: Any, return_sequences: bool, return_state: bool, ho
 
 def check_against_oracle(run: Any, return_sequences: bool, return_state: bool, record: Any, *,
                          dtype: str = "float32", call_kwargs: dict | None = None,
-                         only: str = "all", **oracle_kwargs: Any):
+                         only: str = "all", rows: dict[str, np.ndarray] | None = None,
+                         **oracle_kwargs: Any):
     """Call the case and compare the returned tensors with the oracle; record the deviation.
     ``only``: ``all``, ``output`` (the outputs alone) or ``states`` (the states alone), for a
-    test that checks one claim of a call."""
+    test that checks one claim of a call. ``rows``: label -> bool (batch,) selection: the outputs
+    are compared group by group, each group its own claim (``output (<label>)``)."""
     __tracebackhide__ = True
     roles, got = roles_of(run, return_sequences, return_state, **(call_kwargs or {}))
     if only != "all":
@@ -45,8 +48,22 @@ def check_against_oracle(run: Any, return_sequences: bool, return_state: bool, r
     if oracle_kwargs:
         context += " with " + ", ".join(f"{k}=<{type(v).__name__}>" if hasattr(v, "shape") or isinstance(v, list)
                                         else f"{k}={v!r}" for k, v in oracle_kwargs.items())
+
+    def by_rows(tensors: dict[str, Any]) -> dict[str, Any]:
+        if not rows:
+            return tensors
+        out = {}
+        for role, value in tensors.items():
+            if not role.startswith("output"):
+                out[role] = value
+                continue
+            out.update({f"{role} ({label})": np.asarray(value)[chosen]
+                        for label, chosen in rows.items() if np.any(chosen)})
+        return out
+
     worst = judge_open_behaviours(
-        run, record, lambda expected: assert_matches_oracle(roles, expected, context, **reference.tolerance(dtype)),
+        run, record, lambda expected: assert_matches_oracle(by_rows(roles), by_rows(expected), context,
+                                                            **reference.tolerance(dtype)),
         lambda choices: reference.expected_roles(run.entry, run.shape, run.weights, run.x, choices=choices,
                                                  return_sequences=return_sequences, **oracle_kwargs),
         **oracle_kwargs)
