@@ -188,3 +188,11 @@ def test_raised_in_parses_and_must_compile():
     assert entry.raised_in == r"a\.py:f$"
     with pytest.raises(ExpectationsError, match="k.toml"):
         parse(ENTRY.replace('reason = "r"', 'raised_in = "("\nreason = "r"'), "k.toml")
+
+
+def test_an_entry_may_name_two_exceptions_and_no_other():
+    k = known(raises="AssertionError|RuntimeError", match="differs|Can not create")
+    assert verdict(k, ["AssertionError", "Exception"], "differs").outcome == "xfailed"
+    assert verdict(k, ["RuntimeError", "Exception"], "Can not create StaticMemory").outcome == "xfailed"
+    other = verdict(k, ["ValueError", "Exception"], "differs")
+    assert other.outcome == "failed" and "expecting AssertionError|RuntimeError matching" in other.text
