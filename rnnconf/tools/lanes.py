@@ -7,7 +7,8 @@ installed versions and timings). ``make matrix`` and ``make releases`` call it, 
 lanes' reports into one page (``python -m rnnconf merge``).
 
 A lane is named ``<implementation>-<backend>`` (``keras-jax``) or ``<package>@<release>``
-(``keras@3.4.1`` on TensorFlow, ``keras@3.4.1/torch`` on another backend, ``tf-keras@2.17.0``,
+(``keras@3.4.1`` on TensorFlow, ``keras@3.4.1/torch`` on another backend, ``keras@3.3.3/jax@0.4.23``
+with the backend of the release's time, ``tf-keras@2.17.0``,
 ``keras-nightly``); ``<lane>+gpu`` (``keras-jax+gpu``) takes the backend's CUDA build. Every lane is one :class:`Lane` made by :func:`lane`: the table below is
 the only place a lane's requirements are written.
 """
@@ -44,17 +45,34 @@ BACKEND_REQUIRES = {
     "numpy": ("scipy", f"jax=={JAX}", f"jaxlib=={JAX}"),  # Keras imports both on numpy
     "openvino": (f"openvino=={OPENVINO}", "scipy"),  # Keras imports scipy on openvino
 }
+# The packages a backend version names (keras@3.3.3/jax@0.4.23). torch is left out on purpose:
+# any torch but the CPU build on the project's machines downloads gigabytes.
+BACKEND_PACKAGES = {"jax": ("jax", "jaxlib"), "tensorflow": ("tensorflow",)}
 # The lanes `make matrix` runs: every backend Keras ships, tf-keras and the pre-release.
 MATRIX = ("keras-tensorflow", "keras-jax", "keras-torch", "keras-numpy", "keras-openvino",
           "tf_keras-tensorflow", "keras-nightly")
+KERAS_RELEASES = ("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.9.2",
+                  "3.10.0", "3.11.3", "3.12.4", "3.13.2", "3.14.1")
+# The JAX of each Keras minor's time: the version Keras's own CI pinned at that release's tag
+# (requirements.txt's jax[cpu]==, else requirements-jax-cuda.txt's jax[cuda12...]==); 3.14 pins none.
+JAX_OF_ITS_TIME = {"3.0": "0.4.23", "3.1": "0.4.23", "3.2": "0.4.23", "3.3": "0.4.23", "3.4": "0.4.23",
+                   "3.5": "0.4.23", "3.6": "0.4.28", "3.7": "0.4.28", "3.8": "0.4.28", "3.9": "0.5.0",
+                   "3.10": "0.5.0", "3.11": "0.5.0", "3.12": "0.5.0", "3.13": "0.8.1", "3.14": JAX}
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
 # The releases `make releases` runs: the last patch of every Keras 3 minor (the latest is the
-# matrix's keras-tensorflow lane), the pre-release, and every tf-keras minor from 2.15 (the
-# latest is tf_keras-tensorflow), all on TensorFlow.
-RELEASES = tuple(f"keras@{v}" for v in (
-    "3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.9.2",
-    "3.10.0", "3.11.3", "3.12.4", "3.13.2", "3.14.1")) + ("keras-tensorflow", "keras-nightly") + tuple(
+# matrix's keras-tensorflow lane) on TensorFlow, on the JAX of its time and on PyTorch (the CPU
+# build the project's machines hold), the pre-release, and every tf-keras minor from 2.15 (the
+# latest is tf_keras-tensorflow).
+RELEASES = tuple(f"keras@{v}" for v in KERAS_RELEASES) + ("keras-tensorflow", "keras-nightly") + tuple(
     f"tf-keras@{v}" for v in ("2.15.1", "2.16.0", "2.17.0", "2.18.0", "2.19.0", "2.20.1")) + (
-    "tf_keras-tensorflow",)
+    "tf_keras-tensorflow",) + tuple(
+    f"keras@{v}/jax@{JAX_OF_ITS_TIME[_minor(v)]}" for v in KERAS_RELEASES) + ("keras-jax",) + tuple(
+    f"keras@{v}/torch" for v in KERAS_RELEASES) + ("keras-torch",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,18 +121,32 @@ def lane(name: str) -> Lane:
         return Lane(name, "keras", backend, (f"keras=={KERAS}", *BACKEND_REQUIRES[backend]))
     if name == "tf_keras-tensorflow":
         return Lane(name, "tf_keras", "tensorflow", (f"tf-keras=={TENSORFLOW}", f"tensorflow=={TENSORFLOW}"))
-    if m := re.fullmatch(r"keras@(3\.[\w.]+)(?:/(\w+))?", name):
-        version, backend = m.group(1), m.group(2) or "tensorflow"
+    if m := re.fullmatch(r"keras@(3\.[\w.]+)(?:/(\w+)(?:@([\w.]+))?)?", name):
+        version, backend, backend_version = m.group(1), m.group(2) or "tensorflow", m.group(3)
         _known_backend(name, backend)
+        requires = BACKEND_REQUIRES[backend]
+        if backend_version:  # the backend of the release's time: keras@3.3.3/jax@0.4.23
+            if backend not in BACKEND_PACKAGES:
+                raise LaneError(f"lane {name!r}: a backend version can be given for "
+                                f"{', '.join(BACKEND_PACKAGES)}")
+            requires = tuple(f"{p}=={backend_version}" for p in BACKEND_PACKAGES[backend]) + (
+                ("numpy<2",) if backend == "jax" and _older(backend_version, "0.4.26") else ())
         # TensorFlow 2.21 asks for keras>=3.12: an older release overrides that request
-        return Lane(name, "keras", backend, (f"keras=={version}", *BACKEND_REQUIRES[backend]),
+        return Lane(name, "keras", backend, (f"keras=={version}", *requires),
                     overrides=(f"keras=={version}",))
     if m := re.fullmatch(r"tf-keras@(2\.(\d+)[\w.]*)", name):
         version, minor = m.group(1), m.group(2)
         return Lane(name, "tf_keras", "tensorflow", (f"tf-keras=={version}", f"tensorflow~=2.{minor}.0"))
     raise LaneError(
         f"unknown lane {name!r}: use one of {', '.join(MATRIX)}, keras@<3.x release>[/<backend>] "
-        "or tf-keras@<2.x release> (e.g. keras@3.4.1, keras@3.4.1/jax, tf-keras@2.17.0)")
+        "or tf-keras@<2.x release> (e.g. keras@3.4.1, keras@3.4.1/jax, keras@3.3.3/jax@0.4.23, tf-keras@2.17.0)")
+
+
+def _older(version: str, than: str) -> bool:
+    """jaxlib before 0.4.26 was built against NumPy 1 and fails to import under NumPy 2."""
+    from packaging.version import Version
+
+    return Version(version) < Version(than)
 
 
 def _known_backend(name: str, backend: str) -> None:
