@@ -71,7 +71,8 @@ selftest: venv
 # report folder each (reports/lanes/<lane>/), then one page side by side (reports/matrix/).
 #   make matrix                                  every backend Keras ships, tf-keras, keras-nightly
 #   make matrix LANES="keras-jax keras-torch"    a subset (python -m rnnconf lanes list)
-#   make releases                                Keras 3.0 -> latest, keras-nightly, tf-keras 2.15 -> latest
+#   make releases                                Keras 3.0 -> latest (TensorFlow, JAX of its time, PyTorch),
+#                                                keras-nightly, tf-keras 2.15 -> latest
 #   make releases RELEASES="keras@3.4.1 keras@3.5.0/jax"
 # Not part of `make test`: each lane installs its backend (README, "The matrix").
 LANES    ?= matrix
