@@ -35,6 +35,7 @@ UNROLL_DROPOUT = "tests/test_unroll_dropout.py"
 DTYPES = "tests/test_dtypes.py"
 SERIALIZATION = "tests/test_serialization.py"
 CUDNN = "tests/test_cudnn.py"
+COMPUTE_MASK = "tests/test_compute_mask.py"
 
 NOTEBOOK = catalog.NOTEBOOK_SHAPE  # B1T4F5U3: the serialization tests' shape
 # The default lane's option shape (several rows, T >= 2): option, mask and value tests all run it.
@@ -430,6 +431,24 @@ CAUGHT += [
                 ids(MASKING, "test_mask_matches_oracle", "Custom_InitCell", B3, params=["fully_masked_row"])},
         # every row's first step unmasked: no leading masked step, nothing changes
         passed=ids(MASKING, "test_mask_matches_oracle", "Custom_InitCell", B3, params=["right_padded", "arbitrary"]),
+    ),
+    caught(
+        "mask_dropped_with_sequences", "test_compute_mask::test_compute_mask (the mask a layer passes on)",
+        (COMPUTE_MASK,),
+        "test_compute_mask and not test_supports_masking and ([LSTM- or [GRU-) and " + B3.id,
+        failed={r"LSTM\(units\) with return_sequences=True, .*: compute_mask\(x, mask\) returned (None|list of 3 "
+                r"\[None, None, None\]): the mask for output is None, expected the input mask":
+                ids(COMPUTE_MASK, "test_compute_mask", "LSTM", B3, return_sequences=[True])},
+        passed=ids(COMPUTE_MASK, "test_compute_mask", "LSTM", B3, return_sequences=[False])
+        | ids(COMPUTE_MASK, "test_compute_mask", "GRU", B3),
+    ),
+    caught(
+        "mask_support_off", "test_compute_mask::test_supports_masking",
+        (COMPUTE_MASK,),
+        "test_supports_masking and ([LSTM- or [GRU-) and " + B3.id,
+        failed={r"GRU\(units\): supports_masking is False; the RNN docstring says the layer supports masking":
+                ids(COMPUTE_MASK, "test_supports_masking", "GRU", B3, return_sequences=None, return_state=None)},
+        passed=ids(COMPUTE_MASK, "test_supports_masking", "LSTM", B3, return_sequences=None, return_state=None),
     ),
     caught(
         "conv_c_zeroed", "test_values::test_values_match_oracle (ConvLSTM, c by value)",
