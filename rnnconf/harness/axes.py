@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from rnnconf.spec import catalog
-from rnnconf.harness.caseid import DEVICES, parse_case_id
+from rnnconf.spec import catalog, models
+from rnnconf.harness.caseid import DEVICES, parse_case_id, seq_word, state_word
 from rnnconf.harness.options import IMPL_KEY
 from rnnconf.harness.outcomes import no_gpu_reason, not_applicable_reason
 
@@ -22,6 +22,8 @@ from rnnconf.harness.outcomes import no_gpu_reason, not_applicable_reason
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "entries(predicate): limit a test to catalog entries "
                                        "for which predicate(entry) is true")
+    config.addinivalue_line("markers", "compositions(predicate): limit a test to the compositions of "
+                                       "rnnconf/spec/models.py for which predicate(composition) is true")
     config.addinivalue_line("markers", "devices(*devices): run a test on these devices only "
                                        "(a CPU/GPU comparison runs as a gpu case)")
     config.addinivalue_line("markers", "shapes(*shapes): run a test on these input shapes, or on a "
@@ -48,9 +50,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if sets and not metafunc.config.getoption("--full"):
             entries = [e for e in entries if catalog.in_default_option_lane(e)]
         metafunc.parametrize("entry", entries, ids=[e.id for e in entries])
-    if "return_sequences" in names:
+    if "composition" in names:
+        # a composition with the flag combinations it is documented for (a Sequential stack: no
+        # return_state), one parameter set, in the case id's order: <composition>-<seq>-<state>
+        pred = _marker_arg(metafunc, "compositions")
+        cases = [(c, rs, st) for c in models.COMPOSITIONS if pred is None or pred(c) for rs, st in c.combos()]
+        metafunc.parametrize(("composition", "return_sequences", "return_state"), cases,
+                             ids=[f"{c.id}-{seq_word(rs)}-{state_word(st)}" for c, rs, st in cases])
+    elif "return_sequences" in names:
         metafunc.parametrize("return_sequences", [False, True], ids=["last", "seq"])
-    if "return_state" in names:
+    if "return_state" in names and "composition" not in names:
         metafunc.parametrize("return_state", [False, True], ids=["nostate", "state"])
     if "shape" in names:
         marker = metafunc.definition.get_closest_marker("shapes")

@@ -5,7 +5,7 @@ A conformance test's node id reads as the case it runs::
     tests/test_structure.py::test_shapes[LSTM-seq-state-B1T4F5U3-cpu]
     tests/test_dtypes.py::test_dtype_of_every_output_and_state[GRU-last-nostate-B3T4F5U3-cpu-float64]
 
-The parameters come in one canonical order -- catalog entry, ``seq``/``last``
+The parameters come in one canonical order -- catalog entry (or composition, rnnconf/spec/models.py), ``seq``/``last``
 (``return_sequences``), ``state``/``nostate`` (``return_state``), input shape, device -- each
 present only when the test has that axis, followed by the test's own parameters (mask kind,
 dtype policy, ...). pytest joins the ids in the order the axes are parametrized, and
@@ -21,7 +21,7 @@ import dataclasses
 import re
 from typing import Iterable
 
-from rnnconf.spec import catalog
+from rnnconf.spec import catalog, models
 
 DEVICES = ("cpu", "gpu")
 SEQ = {"seq": True, "last": False}
@@ -84,7 +84,7 @@ def parse_case_id(nodeid: str) -> CaseId:
         return CaseId(**fields)
     extra = []
     for token in params[:-1].split("-"):
-        if token in catalog.BY_ID and "entry" not in fields:
+        if (token in catalog.BY_ID or token in models.BY_ID) and "entry" not in fields:
             fields["entry"] = token
         elif token in SEQ and "return_sequences" not in fields:
             fields["return_sequences"] = SEQ[token]

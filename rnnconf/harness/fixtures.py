@@ -12,6 +12,7 @@ from rnnconf.impl.base import Implementation
 from rnnconf.harness.options import IMPL_KEY
 from rnnconf.harness.outcomes import skip_without_gpu
 from rnnconf.harness.report.record import RECORD_STASH, CaseRecord
+from rnnconf.harness.composed import ComposedRun
 from rnnconf.harness.runner import CaseRun
 
 _RUNS: dict[tuple, Any] = {}  # per-process memo of built cases (see runner.CaseRun)
@@ -48,6 +49,17 @@ def case_run(impl: Implementation, entry: catalog.Entry, shape: catalog.Shape, d
     key = (entry.id, shape, device, tuple(sorted(options.items())))
     if key not in _RUNS:
         _RUNS[key] = CaseRun(impl, entry, shape, device, options)
+    return _RUNS[key]
+
+
+@pytest.fixture
+def composed(impl: Implementation, composition: Any, shape: catalog.Shape, device: str) -> Any:
+    """The memoised :class:`~rnnconf.harness.composed.ComposedRun` of this composition (a stack or
+    wired states, rnnconf/spec/models.py), shape and device."""
+    skip_without_gpu(impl, device)
+    key = ("composition", composition.id, shape, device)
+    if key not in _RUNS:
+        _RUNS[key] = ComposedRun(impl, composition, shape, device)
     return _RUNS[key]
 
 

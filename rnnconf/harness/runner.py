@@ -23,7 +23,31 @@ from rnnconf.spec.seeds import make_input, make_weights
 COMBOS = ((False, False), (False, True), (True, False), (True, True))  # (return_sequences, return_state)
 
 
-class CaseRun:
+class Memo:
+    """Results computed once per case and kept for every test of it (the process's memo): the
+    value, or the exception computing it raised, raised again to each test that asks."""
+
+    def __init__(self) -> None:
+        self._memo: dict[Any, Any] = {}
+
+    def remember(self, key: Any, compute: Any) -> Any:
+        """``compute()`` once per key for this case; its result, or the exception it raised, for
+        every test of the case that asks."""
+        if key not in self._memo:
+            try:
+                self._memo[key] = compute()
+            except Exception as exc:
+                self._memo[key] = exc
+        return _unwrap(self._memo[key])
+
+
+def _unwrap(result: Any) -> Any:
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+class CaseRun(Memo):
     def __init__(self, impl: Implementation, entry: Entry, shape: Shape, device: str,
                  options: dict[str, Any] | None = None) -> None:
         self.impl = impl
@@ -35,7 +59,7 @@ class CaseRun:
         self.weights: list[np.ndarray] | None = None
         self._layers: dict[tuple[bool, bool, bool], Any] = {}
         self._calls: dict[tuple, Returned | BaseException] = {}
-        self._compiled: dict[str, Any] = {}  # compiled_result / stateful_halves, per path
+        super().__init__()  # compiled_result / stateful_halves (per path), models with a front
 
     def describe(self, return_sequences: bool, return_state: bool) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in sorted(self.options.items()))
@@ -85,9 +109,9 @@ class CaseRun:
                     raise
                 result = exc
             if key is None:
-                return self._unwrap(result)
+                return _unwrap(result)
             self._calls[key] = result
-        return self._unwrap(self._calls[key])
+        return _unwrap(self._calls[key])
 
     def symbolic(self, return_sequences: bool, return_state: bool) -> Any:
         layer = self.layer(return_sequences, return_state)
@@ -109,16 +133,6 @@ class CaseRun:
         compiled function on ``x``, "rows": on ``x[:rows]`` (a second batch size), "rows": int}.
         A failure is remembered and raised to every test of the case."""
         return self.remember(path, lambda: self._run_compiled(path))
-
-    def remember(self, key: Any, compute: Any) -> Any:
-        """``compute()`` once per key for this case (the process's memo, as for calls); its
-        result, or the exception it raised, for every test of the case that asks."""
-        if key not in self._compiled:
-            try:
-                self._compiled[key] = compute()
-            except Exception as exc:
-                self._compiled[key] = exc
-        return self._unwrap(self._compiled[key])
 
     def _run_compiled(self, path: str) -> dict:
         # layers of its own per path, with the case's weights: a model or a trace that fails part
@@ -174,11 +188,6 @@ class CaseRun:
     def _context(self, return_sequences: bool, return_state: bool) -> "CaseContext":
         return CaseContext(self.describe(return_sequences, return_state))
 
-    @staticmethod
-    def _unwrap(result: Any) -> Any:
-        if isinstance(result, BaseException):
-            raise result
-        return result
 
 
 def _call_key(return_sequences: bool, return_state: bool, kwargs: dict[str, Any]) -> tuple | None:

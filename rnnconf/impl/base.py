@@ -21,6 +21,7 @@ from rnnconf.impl import availability
 from rnnconf.impl.backend import Gradients, flat
 from rnnconf.impl.backends import BACKENDS, UNKNOWN
 from rnnconf.impl.cells import cell_class
+from rnnconf.impl.models import save_and_load_model
 
 # Environment variables that change what an implementation does; the report header echoes them
 # so that a typo shows at once.
@@ -85,6 +86,14 @@ class Implementation:
             raise MissingLayer(f"implementation {self.spec!r} has no layers.{name}: "
                                f"this case needs {self.module.__name__}.layers.{name}")
         return cls
+
+    def top_level(self, name: str) -> Any:
+        """The module's own ``name`` (``Sequential``); a case needing one it lacks fails."""
+        found = getattr(self.module, name, None)
+        if found is None:
+            raise MissingLayer(f"implementation {self.spec!r} has no {name}: this case needs "
+                               f"{self.module.__name__}.{name}")
+        return found
 
     def user_cell(self, kind: str) -> type:
         """The suite's user-defined cell class ``kind`` (:mod:`rnnconf.impl.cells`), made over
@@ -191,11 +200,7 @@ class Implementation:
         inp = self.module.Input(shape=(None, *feature_shape))
         # the model's outputs are the layer's returned tensors, flat: what is saved is the layer;
         # nested functional outputs are a Model feature some releases lack (Keras 3.3 refuses them)
-        model = self.module.Model(inp, flat(layer(inp)))
-        model.save(str(path))
-        saving = getattr(self.module, "saving", None)
-        load_model = getattr(saving, "load_model", None) or self.module.models.load_model
-        return load_model(str(path))
+        return save_and_load_model(self, self.module.Model(inp, flat(layer(inp))), path)
 
     # ---- compiled execution ---------------------------------------------------------------
     def predictor(self, layers: list, feature_shape: tuple, batch: int | None = None) -> Callable:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnconf.spec import catalog, contract, unspecified
+from rnnconf.spec import catalog, contract, models, unspecified
 from rnnconf.harness.outcomes import SEVERITY
 
 SCHEMA = "rnn-conformance/shapes/3"
@@ -43,7 +43,11 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
         "exit_meaning": EXIT_MEANING.get(int(exitstatus), "unknown"),
         "summary": {k: counts.get(k, 0) for k in OUTCOMES} | {
             "not_applicable": sum(1 for c in cases if "not_applicable" in c), "total": len(cases)},
-        "catalog": [{"id": e.id, "label": e.label, "needs": list(e.needs)} for e in catalog.ENTRIES],
+        # the catalog's entries, then the models composed of them (rnnconf/spec/models.py): both
+        # are rows of the matrix
+        "catalog": [{"id": e.id, "label": e.label, "needs": list(e.needs)} for e in catalog.ENTRIES]
+        + [{"id": c.id, "label": c.label, "needs": list(c.needs), "composition": c.kind}
+           for c in models.COMPOSITIONS],
         "shapes": [s.id for s in catalog.SHAPES],
         "notebook_shape": catalog.NOTEBOOK_SHAPE.id,
         "expectations": {

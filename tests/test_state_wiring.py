@@ -1,0 +1,60 @@
+"""One layer's returned states as another's ``initial_state`` in a functional model: the encoder-
+decoder wiring that ``return_state`` exists for (rnnconf/spec/models.py: LSTM, GRU, SimpleRNN,
+stacked cells, a Bidirectional LSTM's halves concatenated into a decoder of twice the units,
+ConvLSTM2D). The RNN docstring: "You can specify the initial state of RNN layers symbolically by
+calling them with the keyword argument ``initial_state``".
+
+Each decoder flag combination, against the oracle chain (the encoder's final states as the
+decoder's initial state): symbolically, eagerly, by ``model.predict``, and after a ``.keras``
+round trip, which must keep the wiring.
+"""
+
+import pytest
+
+from rnnconf.harness.asserts import assert_matches_oracle, assert_structure
+from rnnconf.harness.composed import roles_of_outputs
+from rnnconf.spec import contract, reference
+
+wirings = pytest.mark.compositions(lambda c: c.kind == "wiring")
+
+
+def _against_oracle(composed, outputs, return_sequences, return_state, how, record):
+    context = f"{composed.describe(return_sequences, return_state)}, {how}"
+    roles = roles_of_outputs(composed.comp, composed.shape, outputs.arrays(return_sequences, return_state),
+                             return_sequences, return_state, context)
+    worst = assert_matches_oracle(roles, composed.oracle(return_sequences), context, **reference.tolerance("float32"))
+    record.deviation(worst, reference.tolerance_text("float32"))
+
+
+@wirings
+@pytest.mark.shapes("options")
+def test_wiring_symbolic_shapes(composed, composition, return_sequences, return_state, shape, device):
+    """The decoder's outputs on symbolic inputs (batch and time unknown): its documented structure."""
+    got = composed.symbolic().arrays(return_sequences, return_state)
+    expected = contract.flatten(composition.expected(shape, return_sequences, return_state, symbolic=True))
+    assert_structure(expected, got, f"{composed.describe(return_sequences, return_state)}, symbolic outputs")
+
+
+@wirings
+@pytest.mark.shapes("options")
+def test_wiring_matches_oracle(composed, composition, return_sequences, return_state, shape, device, record):
+    """The model called eagerly: the decoder started from the encoder's final states."""
+    _against_oracle(composed, composed.eager(), return_sequences, return_state, "called eagerly", record)
+
+
+@wirings
+@pytest.mark.mode("compiled")
+@pytest.mark.shapes("options")
+def test_wiring_predict_matches_oracle(composed, composition, return_sequences, return_state, shape, device,
+                                       record):
+    """``model.predict`` (a partial last batch): the same values as the oracle chain."""
+    _against_oracle(composed, composed.predicted(), return_sequences, return_state, "model.predict", record)
+
+
+@wirings
+@pytest.mark.shapes("options")
+def test_wiring_keras_file_matches_oracle(composed, composition, return_sequences, return_state, shape, device,
+                                          tmp_path_factory, record):
+    """The model saved as a ``.keras`` file and loaded back: the same wiring, the oracle's values."""
+    reloaded = composed.reloaded(tmp_path_factory.mktemp("wiring"))
+    _against_oracle(composed, reloaded, return_sequences, return_state, "after a .keras save and load", record)
