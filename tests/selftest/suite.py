@@ -21,7 +21,7 @@ from typing import Iterable
 
 import pytest
 
-from rnnconf.spec import catalog
+from rnnconf.spec import catalog, models
 from rnnconf.harness.caseid import case_id
 
 REPO = Path(__file__).resolve().parents[2]
@@ -161,6 +161,19 @@ def notebook_ids(test: str, names: Iterable[str] | None = None, *,
                     extra=() if n is None else (n,))
             for n in ([None] if names is None else names)
             for rs in _axis(return_sequences) for st in _axis(return_state)}
+
+
+def composed_ids(module: str, test: str, comps: Iterable[str], shape: catalog.Shape, *,
+                 fronts: Iterable[str | None] = (None,), return_sequences: Iterable[bool] = BOTH,
+                 return_state: Iterable[bool] = BOTH) -> set[str]:
+    """Node ids of a composition test (rnnconf/spec/models.py):
+    ``test[<composition>-<seq>-<state>-<shape>-cpu-<front>]``, for the flag combinations each
+    composition is documented for (a Sequential stack: no return_state); ``fronts``: the test's
+    own parameter (``"bare"``: a stack without one; None: a test without the parameter)."""
+    return {case_id(module, test, entry=c, return_sequences=rs, return_state=st, shape=shape, device=DEVICE,
+                    extra=() if f is None else (f,))
+            for c in comps for rs, st in models.BY_ID[c].combos()
+            if rs in return_sequences and st in return_state for f in fronts}
 
 
 def entry_ids(predicate) -> list[str]:

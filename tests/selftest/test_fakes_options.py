@@ -20,7 +20,7 @@ import pytest
 
 from rnnconf.spec import catalog, reference
 
-from .suite import IDENTITIES, STRUCTURE, catalog_ids
+from .suite import IDENTITIES, STRUCTURE, catalog_ids, composed_ids
 from .test_fakes import assert_fake_caught, assert_keras_passes_what_fakes_fail, caught
 
 pytest_plugins = ["pytester"]
@@ -36,6 +36,9 @@ DTYPES = "tests/test_dtypes.py"
 SERIALIZATION = "tests/test_serialization.py"
 CUDNN = "tests/test_cudnn.py"
 COMPUTE_MASK = "tests/test_compute_mask.py"
+WIRING = "tests/test_state_wiring.py"
+WIRING_VALUES = ("test_wiring_matches_oracle", "test_wiring_predict_matches_oracle",
+                 "test_wiring_keras_file_matches_oracle")
 
 NOTEBOOK = catalog.NOTEBOOK_SHAPE  # B1T4F5U3: the serialization tests' shape
 # The default lane's option shape (several rows, T >= 2): option, mask and value tests all run it.
@@ -97,11 +100,18 @@ CAUGHT = [
     ),
     caught(
         "opt_initial_state_ignored", "test_initial_state::test_initial_state_matches_oracle",
-        (INITIAL, VALUES),
-        "(test_initial_state_matches_oracle or test_values_match_oracle) and [LSTM- and " + B3.id,
+        (INITIAL, VALUES, WIRING),
+        "(test_initial_state_matches_oracle or test_values_match_oracle) and [LSTM- and " + B3.id
+        + " or (test_wiring_matches_oracle or test_wiring_predict_matches_oracle or "
+        "test_wiring_keras_file_matches_oracle) and ([Wire_LSTM_LSTM- or [Wire_GRU_GRU-)",
         failed={ORACLE + r"LSTM\(units\) .* with initial_state=<list>": ids(
-            INITIAL, "test_initial_state_matches_oracle", "LSTM", B3)},
-        passed=values("LSTM", B3),
+            INITIAL, "test_initial_state_matches_oracle", "LSTM", B3),
+            # the LSTM decoder starts from zeros, not from the encoder's states: every path
+            ORACLE + r"Model: LSTM\(u, return_state=True\) states -> LSTM\(u, initial_state=\.\.\.\) \(the "
+            r"decoder with .*, (called eagerly|model\.predict|after a \.keras save and load)":
+                set().union(*(composed_ids(WIRING, t, ["Wire_LSTM_LSTM"], B3) for t in WIRING_VALUES))},
+        passed=values("LSTM", B3)
+        | set().union(*(composed_ids(WIRING, t, ["Wire_GRU_GRU"], B3) for t in WIRING_VALUES)),
     ),
     caught(
         "opt_go_backwards_ignored", "test_go_backwards::test_go_backwards_matches_oracle",
@@ -169,9 +179,10 @@ CAUGHT = [
     ),
     caught(
         "opt_config_drops_return_state", "test_serialization (get_config/from_config, .keras file)",
-        (SERIALIZATION,),
+        (SERIALIZATION, WIRING),
         "(test_config_round_trip and [GRU- or test_keras_file_round_trip and [GRU_reset_before-)"
-        " and " + NOTEBOOK.id,
+        " and " + NOTEBOOK.id + " or (test_wiring_keras_file_matches_oracle or test_wiring_matches_oracle)"
+        " and [Wire_GRU_GRU-",
         failed={
             r"flags after from_config\(get_config\(\)\): \{'return_sequences': (True|False), "
             r"'return_state': False\}, before: .*'return_state': True\}":
@@ -180,9 +191,14 @@ CAUGHT = [
             # no longer has: Keras's loader fails before the test's own flag assertion runs
             r"IndexError: list index out of range":
                 ids(SERIALIZATION, "test_keras_file_round_trip", "GRU_reset_before", NOTEBOOK, **STATE),
+            # a wired model: the encoder GRU (return_state=True) comes back without its states, so
+            # the saved graph's initial_state edges name tensors nothing produces
+            r"Invalid Functional model configuration.*initial_state":
+                composed_ids(WIRING, "test_wiring_keras_file_matches_oracle", ["Wire_GRU_GRU"], B3),
         },
         passed=ids(SERIALIZATION, "test_config_round_trip", "GRU", NOTEBOOK, **NOSTATE)
-        | ids(SERIALIZATION, "test_keras_file_round_trip", "GRU_reset_before", NOTEBOOK, **NOSTATE),
+        | ids(SERIALIZATION, "test_keras_file_round_trip", "GRU_reset_before", NOTEBOOK, **NOSTATE)
+        | composed_ids(WIRING, "test_wiring_matches_oracle", ["Wire_GRU_GRU"], B3),
     ),
     caught(
         "opt_cudnn_false_differs", "test_cudnn::test_use_cudnn_matches_oracle[...-false]",
