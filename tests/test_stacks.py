@@ -11,10 +11,10 @@ support masking)", the Masking docstring) and the layer after it.
 
 import pytest
 
-from rnnconf.harness.asserts import assert_matches_oracle, assert_structure
-from rnnconf.harness.composed import roles_of_outputs
+from rnnconf.harness.asserts import assert_structure
+from rnnconf.harness.composed import check_composed
 from rnnconf.harness.masks import expected_masks, mask_problems
-from rnnconf.spec import contract, models, reference
+from rnnconf.spec import contract, models
 
 stacks = pytest.mark.compositions(lambda c: c.kind == "stack")
 default_fronts = pytest.mark.default_lane(lambda p: p["front"] in (None, *models.DEFAULT_FRONT_CASES))
@@ -27,13 +27,8 @@ default_fronts = pytest.mark.default_lane(lambda p: p["front"] in (None, *models
 def test_stack_matches_oracle(composed, composition, return_sequences, return_state, shape, device, front,
                               record):
     """The last layer's returned tensors: the oracle chain's (with the front's mask, if any)."""
-    got = composed.eager(front)
-    context = composed.describe(return_sequences, return_state, front)
-    roles = roles_of_outputs(composition, shape, got.arrays(return_sequences, return_state), return_sequences,
-                             return_state, context)
-    expected = composed.oracle(return_sequences, front)
-    worst = assert_matches_oracle(roles, expected, context, **reference.tolerance("float32"))
-    record.deviation(worst, reference.tolerance_text("float32"))
+    check_composed(composed, composed.eager(front), return_sequences, return_state, "called eagerly", record,
+                   front=front)
 
 
 @stacks

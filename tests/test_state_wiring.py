@@ -11,19 +11,11 @@ round trip, which must keep the wiring.
 
 import pytest
 
-from rnnconf.harness.asserts import assert_matches_oracle, assert_structure
-from rnnconf.harness.composed import roles_of_outputs
-from rnnconf.spec import contract, reference
+from rnnconf.harness.asserts import assert_structure
+from rnnconf.harness.composed import check_composed
+from rnnconf.spec import contract
 
 wirings = pytest.mark.compositions(lambda c: c.kind == "wiring")
-
-
-def _against_oracle(composed, outputs, return_sequences, return_state, how, record):
-    context = f"{composed.describe(return_sequences, return_state)}, {how}"
-    roles = roles_of_outputs(composed.comp, composed.shape, outputs.arrays(return_sequences, return_state),
-                             return_sequences, return_state, context)
-    worst = assert_matches_oracle(roles, composed.oracle(return_sequences), context, **reference.tolerance("float32"))
-    record.deviation(worst, reference.tolerance_text("float32"))
 
 
 @wirings
@@ -39,7 +31,7 @@ def test_wiring_symbolic_shapes(composed, composition, return_sequences, return_
 @pytest.mark.shapes("options")
 def test_wiring_matches_oracle(composed, composition, return_sequences, return_state, shape, device, record):
     """The model called eagerly: the decoder started from the encoder's final states."""
-    _against_oracle(composed, composed.eager(), return_sequences, return_state, "called eagerly", record)
+    check_composed(composed, composed.eager(), return_sequences, return_state, "called eagerly", record)
 
 
 @wirings
@@ -48,7 +40,7 @@ def test_wiring_matches_oracle(composed, composition, return_sequences, return_s
 def test_wiring_predict_matches_oracle(composed, composition, return_sequences, return_state, shape, device,
                                        record):
     """``model.predict`` (a partial last batch): the same values as the oracle chain."""
-    _against_oracle(composed, composed.predicted(), return_sequences, return_state, "model.predict", record)
+    check_composed(composed, composed.predicted(), return_sequences, return_state, "model.predict", record)
 
 
 @wirings
@@ -57,4 +49,4 @@ def test_wiring_keras_file_matches_oracle(composed, composition, return_sequence
                                           tmp_path_factory, record):
     """The model saved as a ``.keras`` file and loaded back: the same wiring, the oracle's values."""
     reloaded = composed.reloaded(tmp_path_factory.mktemp("wiring"))
-    _against_oracle(composed, reloaded, return_sequences, return_state, "after a .keras save and load", record)
+    check_composed(composed, reloaded, return_sequences, return_state, "after a .keras save and load", record)

@@ -91,6 +91,12 @@ RULES = [
           ("GRU", "GRU", 2, lambda get: get("GRU")(3)),
           ("RNN_SimpleRNNCell", "RNN", 2, lambda get: get("RNN")(get("SimpleRNNCell")(3))),
           ("Bi_LSTM", "Bidirectional (the wrapped RNN's input)", 2, lambda get: get("Bidirectional")(get("LSTM")(3))))),
+    # TimeDistributed passes its mask on to the wrapped layer, one time slice at a time: a mask that
+    # is not the input's (batch, time) would be sliced wrongly. Keras 3 refuses it by name.
+    *(Rule(f"td_mask_{name}_LSTM", "TimeDistributed: 'mask: Binary tensor of shape `(samples, timesteps)` "
+           "indicating whether a given timestep should be masked'", r"\bmask\b",
+           lambda get, shape=shape: get("TimeDistributed")(get("LSTM")(3))(_x(2, 3, 4, 5), mask=np.ones(shape, bool)))
+      for name, shape in (("other_batch", (4, 3, 4)), ("other_time", (2, 2, 4)), ("one_dimension", (2,)))),
     Rule("input_4d_ConvLSTM2D", "ConvLSTM2D: 'Input shape: ... 5D tensor with shape (samples, time, rows, cols, "
          "channels)'", r"ndim=5|5-?D|rank 5", lambda get: get("ConvLSTM2D")(3, 3)(_x(2, 4, 5, 1))),
 ]

@@ -109,7 +109,7 @@ class ComposedRun(Memo):
         self.inputs = comp.inputs(shape)
 
     def describe(self, return_sequences: bool, return_state: bool, front: str | None = None) -> str:
-        which = "the decoder" if self.comp.kind == "wiring" else "the last layer"
+        which = {"wiring": "the decoder", "timedistributed": "the wrapped layer"}.get(self.comp.kind, "the last layer")
         shapes = " and ".join(str(x.shape) for x in self.inputs)
         behind = f" behind {front}" if front else ""
         return (f"{self.comp.label} ({which} with {flags_text(return_sequences, return_state)}){behind} "
@@ -143,6 +143,8 @@ class ComposedRun(Memo):
         kind = front and models.front_parts(front)[0]
         feed = self.feed(front)
         features = tuple(self.inputs[0].shape[2:])
+        if comp.kind == "timedistributed":  # the slices' steps unknown too, as the outer axis
+            features = (None, *features[1:])
         last = len(comp.links) - 1
 
         def chain() -> list:  # the front and every layer but the last, new
@@ -154,6 +156,8 @@ class ComposedRun(Memo):
                 return [build.sequential_model(impl, build.model_input(impl, kind, features),
                                                chain() + [self.new_layer(last, rs, st)]) for rs, st in combos]
             finals = [self.new_layer(last, rs, st) for rs, st in combos]
+            if comp.kind == "timedistributed":
+                finals = [impl.layer("TimeDistributed")(layer) for layer in finals]
             if comp.kind == "wiring":
                 return [self._wired(finals)]
             prefix = chain()
@@ -162,8 +166,11 @@ class ComposedRun(Memo):
                 for layer in prefix:
                     t = layer(t)
                 return t
+            # probes (the mask the next layer gets) where a test reads them: the stacks; a
+            # saved model holds only Keras's own layers
             return [build.branched_model(impl, build.model_input(impl, kind, features), trunk,
-                                         [lambda t, layer=layer: layer(t) for layer in finals])]
+                                         [lambda t, layer=layer: layer(t) for layer in finals],
+                                         probe=comp.kind == "stack")]
 
     def _wired(self, decoders: list[Any]) -> build.Probed:
         impl, comp = self.impl, self.comp
@@ -243,6 +250,22 @@ class ComposedRun(Memo):
         inputs = [feed.x] if feed is not None else self.inputs
         return self.comp.oracle_roles(self.shape, self.weights, inputs, return_sequences,
                                       mask=None if feed is None else feed.mask)
+
+
+def check_composed(composed: ComposedRun, outputs: Outputs, return_sequences: bool, return_state: bool,
+                   how: str, record: Any, front: str | None = None) -> None:
+    """The composition's returned tensors (``outputs``, got ``how``) against the oracle chain;
+    records the deviation."""
+    __tracebackhide__ = True
+    from rnnconf.harness.asserts import assert_matches_oracle
+    from rnnconf.spec import reference
+
+    context = f"{composed.describe(return_sequences, return_state, front)}, {how}"
+    roles = roles_of_outputs(composed.comp, composed.shape, outputs.arrays(return_sequences, return_state),
+                             return_sequences, return_state, context)
+    worst = assert_matches_oracle(roles, composed.oracle(return_sequences, front), context,
+                                  **reference.tolerance("float32"))
+    record.deviation(worst, reference.tolerance_text("float32"))
 
 
 def roles_of_outputs(comp: models.Composition, shape: Shape, arrays: list, return_sequences: bool,

@@ -58,9 +58,10 @@ def front_layer(impl: Any, front: str, table: np.ndarray | None) -> Any:
 
 
 def model_input(impl: Any, front: str | None, feature_shape: tuple, batch: int | None = None) -> Any:
-    """``Input(shape=(None, *features))``; an Embedding front takes int tokens ``(None,)``."""
+    """``Input(shape=(None, *features))``; an Embedding front takes int tokens of every axis but
+    the features (``(None,)``; ``(None, None)`` where the features are ``(None, F)``)."""
     if front == "Embedding":
-        return impl.module.Input(shape=(None,), dtype="int32", batch_size=batch)
+        return impl.module.Input(shape=(None, *feature_shape[:-1]), dtype="int32", batch_size=batch)
     return impl.module.Input(shape=(None, *feature_shape), batch_size=batch)
 
 

@@ -20,6 +20,15 @@ oracle's ``mask=``), and pass the mask on as ``compute_mask`` documents.
 A **composition** is a model of catalog entries (rnnconf/spec/catalog.py), each with units of its
 own and seeded weights:
 
+- ``timedistributed``: ``TimeDistributed(<entry>)`` on ``(batch, OUTER, T, features)``; its
+  docstring: "This wrapper allows to apply a layer to every temporal slice of an input ... the
+  dimension of index one of the first input will be considered to be the temporal dimension",
+  "the same set of weights are used at each timestamp", and its ``mask`` "is passed to the
+  wrapped layer (only if the layer supports this argument)". So the output is the entry's own,
+  slice by slice: ``(batch, OUTER, *the entry's output shape without its batch)``, and a mask
+  ``(batch, OUTER, T)`` (what ``Embedding(mask_zero=True)`` or ``Masking`` make of such an input)
+  masks each slice's steps. ``return_state`` is not a case: the wrapper returns one tensor.
+
 - ``stack``: each layer's sequence feeds the next (every layer but the last has
   ``return_sequences=True``; the last takes the case's flags). In a ``Sequential`` container only
   ``return_state=False``: Keras documents ``Sequential`` for "a plain stack of layers where each
@@ -45,6 +54,7 @@ from rnnconf.spec.catalog import Entry, Shape
 from rnnconf.spec.seeds import make_weights, seed_for
 
 VOCAB = 7  # the Embedding front's vocabulary: 0 is padding
+OUTER = 2  # TimeDistributed's outer steps: not the batch (3) nor T (4), so a swapped axis shows
 FRONTS = ("Masking", "Embedding")
 # Each front with each mask kind that starts every row with a valid step (a leading masked step
 # is an open behaviour: rnnconf/spec/unspecified.py); the default lane runs the first two.
@@ -73,11 +83,13 @@ class FrontInput:
 
 
 def front_input(front_case: str, x: np.ndarray, salt: str) -> FrontInput:
-    """The front's input for a float input ``x`` (B, T, F): the same features, masked steps made
-    what the front masks (all 0.0; token 0), and the oracle's view of it."""
+    """The front's input for a float input ``x`` (B, T, F), or (B, outer, T, F) for
+    TimeDistributed: the same features, masked steps made what the front masks (all 0.0; token 0),
+    and the oracle's view of it."""
     front, kind = front_parts(front_case)
-    batch, steps, features = x.shape[0], x.shape[1], x.shape[-1]
-    mask = reference.make_mask(kind, batch, steps, seed=steps)
+    lead, steps, features = x.shape[:-2], x.shape[-2], x.shape[-1]
+    # (B, T) for a layer; (B, outer, T) for TimeDistributed: each slice a row of the mask kind
+    mask = reference.make_mask(kind, int(np.prod(lead)), steps, seed=steps).reshape(*lead, steps)
     if front == "Masking":
         masked = x.copy()
         masked[~mask] = 0.0
@@ -85,7 +97,7 @@ def front_input(front_case: str, x: np.ndarray, salt: str) -> FrontInput:
             raise ValueError("a valid step of the suite's input has all features 0.0")
         return FrontInput(masked, masked.astype(np.float64), mask, None)
     rng = np.random.default_rng(seed_for("tokens", salt, str(x.shape)))
-    tokens = rng.integers(1, VOCAB, size=(batch, steps)).astype(np.int32)
+    tokens = rng.integers(1, VOCAB, size=(*lead, steps)).astype(np.int32)
     tokens[~mask] = 0
     table = make_weights([(VOCAB, features)], "embedding", salt, str(features), scale=1.0)[0]
     return FrontInput(tokens, table[tokens].astype(np.float64), mask, table)
@@ -111,7 +123,7 @@ class Link:
 class Composition:
     id: str
     label: str
-    kind: str  # "stack" | "wiring"
+    kind: str  # "stack" | "wiring" | "timedistributed"
     links: tuple[Link, ...]
     container: str = "functional"  # "functional" | "sequential" (stacks only)
     bridge: str = "states"  # wiring only: "states" | "concat_halves"
@@ -127,6 +139,8 @@ class Composition:
     @property
     def needs(self) -> tuple[str, ...]:
         names = [n for e in self.entries for n in e.needs]
+        if self.kind == "timedistributed":
+            names.append("TimeDistributed")
         if self.container == "sequential":
             names.append("<module>.Sequential")
         if self.bridge == "concat_halves":
@@ -135,16 +149,21 @@ class Composition:
 
     def combos(self) -> list[tuple[bool, bool]]:
         """The last layer's (return_sequences, return_state) this composition is documented for."""
-        states = (False,) if self.container == "sequential" else (False, True)
+        one_output = self.container == "sequential" or self.kind == "timedistributed"
+        states = (False,) if one_output else (False, True)
         return [(rs, st) for rs in (False, True) for st in states]
 
     @property
     def masks(self) -> bool:
         """Whether a front can feed it (the oracle has no ConvLSTM masking; wirings carry none)."""
-        return self.kind == "stack" and all(e in catalog.MASK_ENTRIES for e in self.entries)
+        return self.kind != "wiring" and all(e in catalog.MASK_ENTRIES for e in self.entries)
 
     def layer_shapes(self, shape: Shape) -> list[Shape]:
-        """The Shape each layer sees: its input's batch, steps and features, and its units."""
+        """The Shape each layer sees: its input's batch, steps and features, and its units
+        (TimeDistributed's layer: every slice of the batch, ``batch * OUTER`` rows)."""
+        if self.kind == "timedistributed":
+            link = self.links[0]
+            return [Shape(shape.batch * OUTER, shape.timesteps, shape.features, link.units(shape))]
         out: list[Shape] = []
         features = shape.features
         for i, link in enumerate(self.links):
@@ -166,19 +185,32 @@ class Composition:
         rng = np.random.default_rng(seed_for("composition input", self.id, shape.id))
         shapes = self.layer_shapes(shape)
         used = shapes[:2] if self.kind == "wiring" else shapes[:1]
+        if self.kind == "timedistributed":
+            return [rng.normal(0.0, 1.0, size=(shape.batch, OUTER, shape.timesteps, shape.features))
+                    .astype(np.float32)]
         return [rng.normal(0.0, 1.0, size=e.input_shape(s)).astype(np.float32)
                 for e, s in zip(self.entries, used)]
 
     def expected(self, shape: Shape, return_sequences: bool, return_state: bool, *,
                  symbolic: bool = False) -> contract.Tree:
-        """What the model returns: the last layer's documented structure."""
-        return contract.expected_tree(self.last, self.layer_shapes(shape)[-1], return_sequences,
+        """What the model returns: the last layer's documented structure (TimeDistributed: the
+        layer's output with the outer axis after the batch)."""
+        tree = contract.expected_tree(self.last, self.layer_shapes(shape)[-1], return_sequences,
                                       return_state, symbolic=symbolic)
+        if self.kind != "timedistributed":
+            return tree
+        batch, outer = (None, None) if symbolic else (shape.batch, OUTER)
+        return contract.Leaf(tree.role, (batch, outer, *tree.shape[1:]))
 
     def oracle_roles(self, shape: Shape, weights: list[list[np.ndarray]], inputs: list[np.ndarray],
                      return_sequences: bool, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The last layer's roles (return_state=True) by the oracle chain, in float64."""
         shapes = self.layer_shapes(shape)
+        if self.kind == "timedistributed":  # the layer on every slice: the slices as rows
+            rows = inputs[0].reshape(-1, *inputs[0].shape[2:])
+            roles = reference.expected_roles(self.last, shapes[0], weights[0], rows, return_sequences=return_sequences,
+                                             mask=None if mask is None else mask.reshape(rows.shape[:2]))
+            return {r: v.reshape(inputs[0].shape[0], OUTER, *v.shape[1:]) for r, v in roles.items()}
         if self.kind == "wiring":
             (enc, dec), (se, sd) = self.entries, shapes
             enc_roles = reference.expected_roles(enc, se, weights[0], inputs[0], return_sequences=False)
@@ -235,6 +267,11 @@ COMPOSITIONS: tuple[Composition, ...] = (
     _wiring("Wire_ConvLSTM2D_ConvLSTM2D", "Model: ConvLSTM2D(u, 3) [h, c] -> ConvLSTM2D(u, 3, initial_state=...)",
             Link("ConvLSTM2D"), Link("ConvLSTM2D")),
 )
+COMPOSITIONS += tuple(
+    Composition(f"TD_{entry}", f"TimeDistributed({catalog.BY_ID[entry].label}) on (batch, {OUTER}, T, features)",
+                "timedistributed", (Link(entry),))
+    for entry in ("SimpleRNN", "LSTM", "GRU", "RNN_LSTMCell_GRUCell", "Bi_LSTM_concat"))
 BY_ID: dict[str, Composition] = {c.id: c for c in COMPOSITIONS}
 STACKS = tuple(c for c in COMPOSITIONS if c.kind == "stack")
 WIRINGS = tuple(c for c in COMPOSITIONS if c.kind == "wiring")
+TIME_DISTRIBUTED = tuple(c for c in COMPOSITIONS if c.kind == "timedistributed")

@@ -1,5 +1,5 @@
 """Every family of recurrent layers inside models (tests/test_masked_models.py, test_stacks.py,
-test_state_wiring.py) fails on a fake that has the bug it exists to catch, and only there.
+test_state_wiring.py, test_time_distributed.py) fails on a fake that has the bug it exists to catch, and only there.
 
 Each :class:`~tests.selftest.test_fakes.Caught` spells out from the contract which node ids of a
 narrow selection fail, with which message, and which pass in the same run: the same layer where
@@ -88,6 +88,37 @@ CAUGHT = [
         | composed_ids(STACKS, "test_stack_mask_reaches_next_layer", ["Seq_LSTM_GRU"], fronts=FRONTS, **LAST)
         | composed_ids(STACKS, "test_stack_matches_oracle", ["Stack_LSTM_GRU"], fronts=["bare", *FRONTS])
         | composed_ids(STACKS, "test_stack_mask_reaches_next_layer", ["Stack_LSTM_GRU"], fronts=FRONTS),
+    ),
+]
+
+
+TD = "tests/test_time_distributed.py"
+TD_PAIR = ["TD_LSTM", "TD_GRU"]
+TD_SELECTED = " and ([TD_LSTM- or [TD_GRU-)"
+TD_LABEL = r"TimeDistributed\((LSTM|GRU)\(units\)\) on \(batch, 2, T, features\) \(the wrapped layer with "
+CAUGHT += [
+    caught(
+        "td_slices_reversed", "test_time_distributed (values: eager, predict, .keras)",
+        (TD,), "test_td_" + TD_SELECTED,
+        failed={ORACLE + TD_LABEL + r".*, (called eagerly|model\.predict|after a \.keras save and load)":
+                composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=["bare", *FRONTS])
+                | composed_ids(TD, "test_td_predict_matches_oracle", TD_PAIR)
+                | composed_ids(TD, "test_td_keras_file_matches_oracle", TD_PAIR)},
+        passed=composed_ids(TD, "test_td_symbolic_shapes", TD_PAIR),
+    ),
+    caught(
+        "td_mask_not_passed", "test_time_distributed::test_td_matches_oracle (the mask passed to the wrapped layer)",
+        (TD,), "test_td_matches_oracle" + TD_SELECTED,
+        failed={ORACLE + TD_LABEL + r".* behind (Masking|Embedding)-.*, called eagerly":
+                composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=FRONTS)},
+        passed=composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=["bare"]),
+    ),
+    caught(
+        "td_shape_drops_outer", "test_time_distributed::test_td_symbolic_shapes",
+        (TD,), "(test_td_symbolic_shapes or test_td_matches_oracle)" + TD_SELECTED,
+        failed={TD_LABEL + r".*, symbolic outputs:\n.*\(output\)\.shape=\(None, [^)]*\), expected":
+                composed_ids(TD, "test_td_symbolic_shapes", TD_PAIR)},
+        passed=composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=["bare", *FRONTS]),
     ),
 ]
 
