@@ -19,7 +19,7 @@ import pytest
 from rnnconf.spec import catalog, models
 
 from .suite import composed_ids as suite_composed_ids
-from .test_fakes import assert_fake_caught, assert_keras_passes_what_fakes_fail, caught
+from .test_fakes import VALIDATION, _rules, assert_fake_caught, assert_keras_passes_what_fakes_fail, caught
 from .test_fakes_options import B3, MASK_KINDS, MASKING, ORACLE, ids
 
 pytest_plugins = ["pytester"]
@@ -107,10 +107,13 @@ CAUGHT += [
         passed=composed_ids(TD, "test_td_symbolic_shapes", TD_PAIR),
     ),
     caught(
-        "td_mask_not_passed", "test_time_distributed::test_td_matches_oracle (the mask passed to the wrapped layer)",
-        (TD,), "test_td_matches_oracle" + TD_SELECTED,
+        "td_mask_not_passed", "test_time_distributed::test_td_matches_oracle (the mask passed to the wrapped "
+        "layer); test_validation's td_mask rules (a mask dropped is never checked)",
+        (TD, VALIDATION), "test_td_matches_oracle" + TD_SELECTED + " or test_ruled_out_argument and td_mask",
         failed={ORACLE + TD_LABEL + r".* behind (Masking|Embedding)-.*, called eagerly":
-                composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=FRONTS)},
+                composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=FRONTS),
+                r"td_mask_\w+_LSTM .*: no error -- the configuration was accepted": _rules(
+                    *(f"td_mask_{n}_LSTM" for n in ("other_batch", "other_time", "one_dimension")))},
         passed=composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=["bare"]),
     ),
     caught(
