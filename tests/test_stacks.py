@@ -12,7 +12,7 @@ support masking)", the Masking docstring) and the layer after it.
 import pytest
 
 from rnnconf.harness.asserts import assert_structure
-from rnnconf.harness.composed import check_composed
+from rnnconf.harness.checks import check_composed
 from rnnconf.harness.masks import expected_masks, mask_problems
 from rnnconf.spec import contract, models
 

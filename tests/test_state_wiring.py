@@ -12,7 +12,7 @@ round trip, which must keep the wiring.
 import pytest
 
 from rnnconf.harness.asserts import assert_structure
-from rnnconf.harness.composed import check_composed
+from rnnconf.harness.checks import check_composed
 from rnnconf.spec import contract
 
 wirings = pytest.mark.compositions(lambda c: c.kind == "wiring")

@@ -15,7 +15,7 @@ A mask of another shape must be refused: tests/test_validation.py's ``td_mask_*`
 import pytest
 
 from rnnconf.harness.asserts import assert_structure
-from rnnconf.harness.composed import check_composed
+from rnnconf.harness.checks import check_composed
 from rnnconf.spec import contract, models
 
 wrapped = pytest.mark.compositions(lambda c: c.kind == "timedistributed")

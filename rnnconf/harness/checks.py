@@ -94,3 +94,29 @@ def judge_open_behaviours(run: Any, record: Any, compare: Callable[[Any], float]
                 record.divergence(behaviour.key, choice, oracle=failed.claims[0].message.split("\n")[0])
                 return worst
         raise
+
+
+def check_composed(composed: Any, outputs: Any, return_sequences: bool, return_state: bool,
+                   how: str, record: Any, front: str | None = None) -> None:
+    """The composition's returned tensors (``outputs``, got ``how``) against the oracle chain;
+    records the deviation."""
+    __tracebackhide__ = True
+    context = f"{composed.describe(return_sequences, return_state, front)}, {how}"
+    roles = roles_of_outputs(composed.comp, composed.shape, outputs.arrays(return_sequences, return_state),
+                             return_sequences, return_state, context)
+    worst = assert_matches_oracle(roles, composed.oracle(return_sequences, front), context,
+                                  **reference.tolerance("float32"))
+    record.deviation(worst, reference.tolerance_text("float32"))
+
+
+def roles_of_outputs(comp: Any, shape: Any, arrays: list, return_sequences: bool,
+                     return_state: bool, context: str) -> dict[str, np.ndarray]:
+    """Pair a composition's flat outputs with the last layer's roles; fails on another count."""
+    __tracebackhide__ = True
+    expected = comp.expected(shape, return_sequences, return_state)
+    roles = contract.by_role(expected, arrays)
+    if roles is None:
+        pytest.fail(f"{context} returned {len(arrays)} tensor(s) "
+                    f"({', '.join(str(tuple(a.shape)) for a in arrays)}), expected {contract.describe(expected)}",
+                    pytrace=False)
+    return roles

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 
 from rnnconf.impl import models as build
 from rnnconf.impl.base import Implementation
@@ -250,34 +249,3 @@ class ComposedRun(Memo):
         inputs = [feed.x] if feed is not None else self.inputs
         return self.comp.oracle_roles(self.shape, self.weights, inputs, return_sequences,
                                       mask=None if feed is None else feed.mask)
-
-
-def check_composed(composed: ComposedRun, outputs: Outputs, return_sequences: bool, return_state: bool,
-                   how: str, record: Any, front: str | None = None) -> None:
-    """The composition's returned tensors (``outputs``, got ``how``) against the oracle chain;
-    records the deviation."""
-    __tracebackhide__ = True
-    from rnnconf.harness.asserts import assert_matches_oracle
-    from rnnconf.spec import reference
-
-    context = f"{composed.describe(return_sequences, return_state, front)}, {how}"
-    roles = roles_of_outputs(composed.comp, composed.shape, outputs.arrays(return_sequences, return_state),
-                             return_sequences, return_state, context)
-    worst = assert_matches_oracle(roles, composed.oracle(return_sequences, front), context,
-                                  **reference.tolerance("float32"))
-    record.deviation(worst, reference.tolerance_text("float32"))
-
-
-def roles_of_outputs(comp: models.Composition, shape: Shape, arrays: list, return_sequences: bool,
-                     return_state: bool, context: str) -> dict[str, np.ndarray]:
-    """Pair a composition's flat outputs with the last layer's roles; fails on another count."""
-    __tracebackhide__ = True
-    from rnnconf.spec import contract
-
-    expected = comp.expected(shape, return_sequences, return_state)
-    roles = contract.by_role(expected, arrays)
-    if roles is None:
-        pytest.fail(f"{context} returned {len(arrays)} tensor(s) "
-                    f"({', '.join(str(tuple(a.shape)) for a in arrays)}), expected {contract.describe(expected)}",
-                    pytrace=False)
-    return roles

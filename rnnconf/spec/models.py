@@ -245,6 +245,8 @@ COMPOSITIONS: tuple[Composition, ...] = (
            Link("SimpleRNN"), Link("LSTM", 1), Link("GRU", 2)),
     _stack("Stack_BiLSTM_SimpleRNN", "Model: Bidirectional(LSTM(u), merge_mode='concat') -> SimpleRNN(u + 1)",
            Link("Bi_LSTM_concat"), Link("SimpleRNN", 1)),
+    _stack("Stack_SimpleRNN_LSTM", "Model: SimpleRNN(u, return_sequences=True) -> LSTM(u + 1)",
+           Link("SimpleRNN"), Link("LSTM", 1)),
     _stack("Stack_GRU_Cells", "Model: GRU(u) -> RNN([LSTMCell(u + 1), GRUCell(u + 2)])",
            Link("GRU"), Link("RNN_LSTMCell_GRUCell", 1)),
     _stack("Seq_LSTM_GRU", "Sequential([LSTM(u, return_sequences=True), GRU(u + 1)])",
