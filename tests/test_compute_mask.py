@@ -36,6 +36,18 @@ def test_supports_masking(run, entry, shape, device):
 
 @pytest.mark.shapes("masks")
 def test_compute_mask(run, entry, return_sequences, return_state, shape, device):
+    _compute_mask_claim(run, return_sequences, return_state, device)
+
+
+@pytest.mark.shapes("masks")
+def test_compute_mask_stateful(make_run, entry, return_sequences, return_state, shape, device):
+    """A stateful layer passes on the same masks: ``stateful`` changes where the states start, not
+    which steps are valid."""
+    _compute_mask_claim(make_run(stateful=True), return_sequences, return_state, device)
+
+
+def _compute_mask_claim(run, return_sequences, return_state, device):
+    entry, shape = run.entry, run.shape
     mask = reference.make_mask("right_padded", shape.batch, shape.timesteps)
     roles_of(run, return_sequences, return_state)  # built and called once (arity: test_structure)
     layer = run.layer(return_sequences, return_state)

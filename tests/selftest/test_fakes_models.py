@@ -70,7 +70,8 @@ CAUGHT = [
         passed=fronted_ids("test_front_mask_reaches_next_layer", "LSTM", **LAST)
         | composed_ids(STACKS, "test_stack_mask_reaches_next_layer", ["Seq_GRU_SimpleRNN_LSTM"],
                        fronts=FRONTS, **LAST)
-        | ids(COMPUTE_MASK, "test_compute_mask", "LSTM", B3),
+        | ids(COMPUTE_MASK, "test_compute_mask", "LSTM", B3)
+        | ids(COMPUTE_MASK, "test_compute_mask_stateful", "LSTM", B3),
     ),
     caught(
         "sequential_drops_masks", "test_stacks (a Sequential stack behind a front)",

@@ -449,14 +449,17 @@ CAUGHT += [
         passed=ids(MASKING, "test_mask_matches_oracle", "Custom_InitCell", B3, params=["right_padded", "arbitrary"]),
     ),
     caught(
-        "mask_dropped_with_sequences", "test_compute_mask::test_compute_mask (the mask a layer passes on)",
+        "mask_dropped_with_sequences", "test_compute_mask::test_compute_mask, ::test_compute_mask_stateful (the mask a layer passes on)",
         (COMPUTE_MASK,),
         "test_compute_mask and not test_supports_masking and ([LSTM- or [GRU-) and " + B3.id,
         failed={r"LSTM\(units\) with return_sequences=True, .*: compute_mask\(x, mask\) returned (None|list of 3 "
                 r"\[None, None, None\]): the mask for output is None, expected the input mask":
-                ids(COMPUTE_MASK, "test_compute_mask", "LSTM", B3, return_sequences=[True])},
+                ids(COMPUTE_MASK, "test_compute_mask", "LSTM", B3, return_sequences=[True])
+                | ids(COMPUTE_MASK, "test_compute_mask_stateful", "LSTM", B3, return_sequences=[True])},
         passed=ids(COMPUTE_MASK, "test_compute_mask", "LSTM", B3, return_sequences=[False])
-        | ids(COMPUTE_MASK, "test_compute_mask", "GRU", B3),
+        | ids(COMPUTE_MASK, "test_compute_mask", "GRU", B3)
+        | ids(COMPUTE_MASK, "test_compute_mask_stateful", "LSTM", B3, return_sequences=[False])
+        | ids(COMPUTE_MASK, "test_compute_mask_stateful", "GRU", B3),
     ),
     caught(
         "mask_support_off", "test_compute_mask::test_supports_masking",
