@@ -308,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     rec.add_argument("out", type=Path, metavar="OUT.json")
     rec.add_argument("lanes", nargs="*", help="lane names (default: every folder under --reports)")
     rec.add_argument("--reports", default="reports/lanes")
-    rec.add_argument("--command", default="make matrix", help="what was run (shown with the table)")
+    # dest "what": "command" is the name of the subcommand itself (sub's dest)
+    rec.add_argument("--command", dest="what", default="make matrix", help="what was run (shown with the table)")
     rec.add_argument("--note", default="", help="anything a reader needs to know about the run")
     argv = list(sys.argv[1:] if argv is None else argv)
     # everything after "--" goes to pytest (python -m rnnconf lanes run LANE -- --device gpu)
@@ -322,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         print(results_table(lane_rows(Path(args.reports), args.lanes)))
         return 0
     if args.command == "record":
-        doc = record_run(Path(args.reports), args.lanes, args.out, args.command, args.note)
+        doc = record_run(Path(args.reports), args.lanes, args.out, args.what, args.note)
         print(f"recorded {len(doc['lanes'])} lane(s) in {args.out}; now run python -m rnnconf docs")
         return 0
     names: list[str] = []

@@ -1,6 +1,7 @@
 """Lane names: each form resolves to one environment's requirements, and a wrong name is a
 usage error that says what to pass (in-process; nothing is installed)."""
 
+import json
 import subprocess
 import sys
 
@@ -78,3 +79,15 @@ def test_make_releases_runs_every_release_on_tensorflow_jax_and_torch():
                 f"keras@{version}/torch"} <= set(lanes.RELEASES)
     assert {lanes.lane(n).backend for n in lanes.RELEASES} == {"tensorflow", "jax", "torch"}
     assert all(lanes.lane(n) for n in lanes.RELEASES)  # every name parses
+
+
+def test_record_takes_what_was_run_from_its_command_option(monkeypatch, tmp_path):
+    """``lanes record OUT --command "make matrix ..."`` records, not runs: the option must not
+    take the place of the subcommand's name."""
+    monkeypatch.setattr(lanes, "lane_rows", lambda reports, names: [{"lane": "keras-jax"}])
+    monkeypatch.setattr(lanes, "run_lane", lambda *a, **k: pytest.fail("record ran a lane"))
+    out = tmp_path / "runs" / "matrix.json"
+    assert lanes.main(["record", str(out), "--reports", str(tmp_path), "--command", "make matrix (x)",
+                       "--note", "n"]) == 0
+    doc = json.loads(out.read_text())
+    assert (doc["command"], doc["note"], doc["lanes"]) == ("make matrix (x)", "n", [{"lane": "keras-jax"}])
