@@ -128,9 +128,6 @@ class ComposedRun(Memo):
             return None
         return models.front_input(front, self.inputs[0], salt=f"{self.comp.id}|{self.shape.id}")
 
-    def combos(self) -> list[tuple[bool, bool]]:
-        return self.comp.combos()
-
     # -- the models -------------------------------------------------------------------------
     def models(self, front: str | None, combos: tuple) -> list[build.Probed]:
         """Models for ``combos``: one functional model whose branches are their last layers
@@ -214,7 +211,7 @@ class ComposedRun(Memo):
 
     def _outputs(self, path: str, front: str | None, folder: Any = None) -> Outputs:
         def compute() -> Outputs:
-            return Outputs(per_combination(self.combos(), lambda combos: self._run(path, front, tuple(combos),
+            return Outputs(per_combination(self.comp.combos(), lambda combos: self._run(path, front, tuple(combos),
                                                                                      folder)),
                            self.feed(front))
         return self.remember((path, front), compute)

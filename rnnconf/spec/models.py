@@ -153,11 +153,6 @@ class Composition:
         states = (False,) if one_output else (False, True)
         return [(rs, st) for rs in (False, True) for st in states]
 
-    @property
-    def masks(self) -> bool:
-        """Whether a front can feed it (the oracle has no ConvLSTM masking; wirings carry none)."""
-        return self.kind != "wiring" and all(e in catalog.MASK_ENTRIES for e in self.entries)
-
     def layer_shapes(self, shape: Shape) -> list[Shape]:
         """The Shape each layer sees: its input's batch, steps and features, and its units
         (TimeDistributed's layer: every slice of the batch, ``batch * OUTER`` rows)."""
@@ -274,6 +269,3 @@ COMPOSITIONS += tuple(
                 "timedistributed", (Link(entry),))
     for entry in ("SimpleRNN", "LSTM", "GRU", "RNN_LSTMCell_GRUCell", "Bi_LSTM_concat"))
 BY_ID: dict[str, Composition] = {c.id: c for c in COMPOSITIONS}
-STACKS = tuple(c for c in COMPOSITIONS if c.kind == "stack")
-WIRINGS = tuple(c for c in COMPOSITIONS if c.kind == "wiring")
-TIME_DISTRIBUTED = tuple(c for c in COMPOSITIONS if c.kind == "timedistributed")
