@@ -97,16 +97,17 @@ def judge_open_behaviours(run: Any, record: Any, compare: Callable[[Any], float]
 
 
 def check_composed(composed: Any, outputs: Any, return_sequences: bool, return_state: bool,
-                   how: str, record: Any, front: str | None = None) -> None:
-    """The composition's returned tensors (``outputs``, got ``how``) against the oracle chain;
-    records the deviation."""
+                   how: str, record: Any, front: str | None = None, rows: int | None = None,
+                   dtype: str = "float32") -> None:
+    """The composition's returned tensors (``outputs``, got ``how``; of the first ``rows`` rows
+    only, if given) against the oracle chain at ``dtype``'s tolerance; records the deviation."""
     __tracebackhide__ = True
     context = f"{composed.describe(return_sequences, return_state, front)}, {how}"
     roles = roles_of_outputs(composed.comp, composed.shape, outputs.arrays(return_sequences, return_state),
                              return_sequences, return_state, context)
-    worst = assert_matches_oracle(roles, composed.oracle(return_sequences, front), context,
-                                  **reference.tolerance("float32"))
-    record.deviation(worst, reference.tolerance_text("float32"))
+    expected = {role: value[:rows] for role, value in composed.oracle(return_sequences, front).items()}
+    worst = assert_matches_oracle(roles, expected, context, **reference.tolerance(dtype))
+    record.deviation(worst, reference.tolerance_text(dtype))
 
 
 def roles_of_outputs(comp: Any, shape: Any, arrays: list, return_sequences: bool,

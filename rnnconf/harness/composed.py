@@ -97,29 +97,39 @@ class ComposedRun(Memo):
     """One (composition, shape, device): the layers' shapes, seeded weights and inputs, and the
     models built from them (memoised per front and path)."""
 
-    def __init__(self, impl: Implementation, comp: models.Composition, shape: Shape, device: str) -> None:
+    def __init__(self, impl: Implementation, comp: models.Composition, shape: Shape, device: str,
+                 options: dict | None = None) -> None:
         super().__init__()
         self.impl = impl
         self.comp = comp
         self.shape = shape
         self.device = device
+        self.options = dict(options or {})  # given to every layer of the model (a dtype policy)
         self.shapes = comp.layer_shapes(shape)
         self.weights = comp.weights(shape)
         self.inputs = comp.inputs(shape)
 
+    def under(self, policy: str) -> "ComposedRun":
+        """The same composition with every layer (wrappers too) under dtype policy ``policy``."""
+        return self.remember(("policy", policy),
+                             lambda: ComposedRun(self.impl, self.comp, self.shape, self.device, {"dtype": policy}))
+
     def describe(self, return_sequences: bool, return_state: bool, front: str | None = None) -> str:
         which = {"wiring": "the decoder", "timedistributed": "the wrapped layer"}.get(self.comp.kind, "the last layer")
+        flags = "" if self.comp.plain is not None else f" ({which} with {flags_text(return_sequences, return_state)})"
         shapes = " and ".join(str(x.shape) for x in self.inputs)
         behind = f" behind {front}" if front else ""
-        return (f"{self.comp.label} ({which} with {flags_text(return_sequences, return_state)}){behind} "
-                f"on {self.device}, input {shapes}")
+        policy = f" under dtype policy {self.options['dtype']}" if "dtype" in self.options else ""
+        return f"{self.comp.label}{flags}{behind}{policy} on {self.device}, input {shapes}"
 
     def new_layer(self, index: int, return_sequences: bool, return_state: bool) -> Any:
         """Layer ``index`` of the composition with these flags, built and holding its weights."""
         entry, shape = self.comp.entries[index], self.shapes[index]
         layer = entry.build(self.impl.layer, shape.units, return_sequences=return_sequences,
-                            return_state=return_state, user_cell=self.impl.user_cell)
-        self.impl.build(layer, entry.input_shape(shape))
+                            return_state=return_state, user_cell=self.impl.user_cell, **self.options)
+        plain = isinstance(entry, models.PlainLayer)
+        self.impl.build(layer, entry.slice_shape(shape.batch, shape.timesteps, shape.features) if plain
+                        else entry.input_shape(shape))
         layer.set_weights(self.weights[index])
         return layer
 
@@ -134,13 +144,18 @@ class ComposedRun(Memo):
         (decoders), or one Sequential each (memoised)."""
         return self.remember(("models", front, combos), lambda: self._build(front, combos))
 
+    def features(self) -> tuple:
+        """The model input's shape after batch and time: TimeDistributed's slices' steps unknown too."""
+        features = tuple(self.inputs[0].shape[2:])
+        if self.comp.kind == "timedistributed" and len(features) > 1:
+            features = (None, *features[1:])
+        return features
+
     def _build(self, front: str | None, combos: tuple) -> list[build.Probed]:
         comp, impl = self.comp, self.impl
         kind = front and models.front_parts(front)[0]
         feed = self.feed(front)
-        features = tuple(self.inputs[0].shape[2:])
-        if comp.kind == "timedistributed":  # the slices' steps unknown too, as the outer axis
-            features = (None, *features[1:])
+        features = self.features()
         last = len(comp.links) - 1
 
         def chain() -> list:  # the front and every layer but the last, new
@@ -153,7 +168,7 @@ class ComposedRun(Memo):
                                                chain() + [self.new_layer(last, rs, st)]) for rs, st in combos]
             finals = [self.new_layer(last, rs, st) for rs, st in combos]
             if comp.kind == "timedistributed":
-                finals = [impl.layer("TimeDistributed")(layer) for layer in finals]
+                finals = [impl.layer("TimeDistributed")(layer, **self.options) for layer in finals]
             if comp.kind == "wiring":
                 return [self._wired(finals)]
             prefix = chain()
@@ -162,11 +177,11 @@ class ComposedRun(Memo):
                 for layer in prefix:
                     t = layer(t)
                 return t
-            # probes (the mask the next layer gets) where a test reads them: the stacks; a
-            # saved model holds only Keras's own layers
+            # probes (the mask the next layer gets) where a test reads them: behind a front, and
+            # in stacks; a saved model holds only Keras's own layers
             return [build.branched_model(impl, build.model_input(impl, kind, features), trunk,
                                          [lambda t, layer=layer: layer(t) for layer in finals],
-                                         probe=comp.kind == "stack")]
+                                         probe=comp.kind == "stack" or front is not None)]
 
     def _wired(self, decoders: list[Any]) -> build.Probed:
         impl, comp = self.impl, self.comp
@@ -204,6 +219,12 @@ class ComposedRun(Memo):
         """The models saved as ``.keras`` files under ``path``, loaded back, called eagerly."""
         return self._outputs("keras file", None, path)
 
+    def function(self, rows: int | None = None) -> Outputs:
+        """The bare models inside the backend's compiled function, traced once with the batch
+        and every step axis unknown (Implementation.compiled), called on the whole input, or on
+        its first ``rows`` rows (the same trace). Call ``impl.no_compile()`` first."""
+        return self._outputs("function" if rows is None else f"function on {rows} rows", None)
+
     def symbolic(self) -> Outputs:
         """The models' symbolic outputs' shapes (batch and time unknown), per combination: the
         shapes stand where the arrays stand."""
@@ -235,6 +256,10 @@ class ComposedRun(Memo):
                     model = build.save_and_load_model(impl, model, folder / name)
                 if path == "predict":
                     got = model.predict(x, batch_size=max(1, self.shape.batch - 1), verbose=0)
+                elif path.startswith("function"):
+                    fn = self.remember(("function of", front, combos, i),
+                                       lambda: impl.compiled([model], self.features()))
+                    got = fn(x if path == "function" else x[:int(path.split()[2])])[0]
                 else:
                     got = model(x)
                 per_branch += _to_numpy(impl, probed.split(got))

@@ -28,6 +28,10 @@ own and seeded weights:
   slice by slice: ``(batch, OUTER, *the entry's output shape without its batch)``, and a mask
   ``(batch, OUTER, T)`` (what ``Embedding(mask_zero=True)`` or ``Masking`` make of such an input)
   masks each slice's steps. ``return_state`` is not a case: the wrapper returns one tensor.
+  Two non-recurrent layers are wrapped too, the documentation's own uses: ``Dense(u)`` on
+  ``(batch, T, features)`` (each step's features through the same kernel) and ``Conv1D(u, 2)`` on
+  ``(batch, OUTER, T, features)`` (each slice convolved, "valid" padding). They return one tensor
+  that keeps the wrapper's axis, read as ``return_sequences=True``; they have no flags to vary.
 
 - ``stack``: each layer's sequence feeds the next (every layer but the last has
   ``return_sequences=True``; the last takes the case's flags). In a ``Sequential`` container only
@@ -104,6 +108,64 @@ def front_input(front_case: str, x: np.ndarray, salt: str) -> FrontInput:
 
 
 @dataclasses.dataclass(frozen=True)
+class PlainLayer:
+    """A non-recurrent layer that ``TimeDistributed`` wraps, with its NumPy twin:
+    ``Dense(units)`` ("computes the dot product between the inputs and the kernel along the last
+    axis of the inputs", plus the bias) or ``Conv1D(units, kernel)`` with "valid" padding
+    (``output[t] = sum_k inputs[t + k] @ kernel[k] + bias``). ``masks``: whether it documents a
+    mask (Dense propagates one; Conv1D takes none)."""
+
+    id: str
+    kernel: int | None = None  # Conv1D's kernel size; None for Dense
+    masks: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.id}(u)" if self.kernel is None else f"{self.id}(u, {self.kernel})"
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return (self.id,)
+
+    weight_scale = 0.5
+
+    def build(self, get, units: int, **options):  # noqa: ANN001, ANN201 - the implementation's layer
+        """``layers.Dense(units)`` / ``layers.Conv1D(units, kernel)``; recurrent flags ignored
+        (it has none), other ``options`` (a dtype policy) passed on."""
+        options = {k: v for k, v in options.items() if k not in ("return_sequences", "return_state", "user_cell")}
+        if self.kernel is None:
+            return get(self.id)(units, **options)
+        return get(self.id)(units, self.kernel, **options)
+
+    def slice_shape(self, rows: int, steps: int, features: int) -> tuple[int, ...]:
+        """The shape of what the wrapper hands it: one (rows, features) step for Dense, a
+        (rows, steps, features) sequence for Conv1D."""
+        return (rows, features) if self.kernel is None else (rows, steps, features)
+
+    def weight_shapes(self, features: int, units: int) -> list[tuple[int, ...]]:
+        """``get_weights()``: kernel ``(features, units)`` or ``(kernel, features, units)``, bias."""
+        lead = () if self.kernel is None else (self.kernel,)
+        return [(*lead, features, units), (units,)]
+
+    def out_steps(self, steps: int | None) -> int | None:
+        """Conv1D's output steps for ``steps`` input steps ("valid": ``steps - kernel + 1``)."""
+        return None if steps is None else steps - self.kernel + 1
+
+    def apply(self, x: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+        """The twin, in float64, on any leading axes: Dense over the last axis; Conv1D over the
+        second-to-last (the slice's steps)."""
+        kernel, bias = (np.asarray(w, np.float64) for w in weights)
+        x = np.asarray(x, np.float64)
+        if self.kernel is None:
+            return x @ kernel + bias
+        steps = self.out_steps(x.shape[-2])
+        return sum(x[..., k:k + steps, :] @ kernel[k] for k in range(self.kernel)) + bias
+
+
+PLAIN: dict[str, PlainLayer] = {"Dense": PlainLayer("Dense", masks=True), "Conv1D": PlainLayer("Conv1D", kernel=2)}
+
+
+@dataclasses.dataclass(frozen=True)
 class Link:
     """One layer of a composition: a catalog entry with ``units * scale + offset`` units."""
 
@@ -112,8 +174,8 @@ class Link:
     scale: int = 1
 
     @property
-    def spec(self) -> Entry:
-        return catalog.BY_ID[self.entry]
+    def spec(self) -> Entry | PlainLayer:
+        return PLAIN[self.entry] if self.entry in PLAIN else catalog.BY_ID[self.entry]
 
     def units(self, shape: Shape) -> int:
         return shape.units * self.scale + self.offset
@@ -129,12 +191,23 @@ class Composition:
     bridge: str = "states"  # wiring only: "states" | "concat_halves"
 
     @property
-    def entries(self) -> list[Entry]:
+    def entries(self) -> list[Entry | PlainLayer]:
         return [link.spec for link in self.links]
 
     @property
-    def last(self) -> Entry:
+    def last(self) -> Entry | PlainLayer:
         return self.links[-1].spec
+
+    @property
+    def plain(self) -> PlainLayer | None:
+        """The non-recurrent layer a ``timedistributed`` composition wraps (None: a recurrent one)."""
+        spec = self.last
+        return spec if isinstance(spec, PlainLayer) else None
+
+    @property
+    def takes_mask(self) -> bool:
+        """Whether a front's mask applies: every layer documents one (Conv1D does not)."""
+        return all(e.masks if isinstance(e, PlainLayer) else e in catalog.MASK_ENTRIES for e in self.entries)
 
     @property
     def needs(self) -> tuple[str, ...]:
@@ -149,16 +222,20 @@ class Composition:
 
     def combos(self) -> list[tuple[bool, bool]]:
         """The last layer's (return_sequences, return_state) this composition is documented for."""
+        if self.plain is not None:  # one tensor that keeps the wrapper's axis
+            return [(True, False)]
         one_output = self.container == "sequential" or self.kind == "timedistributed"
         states = (False,) if one_output else (False, True)
         return [(rs, st) for rs in (False, True) for st in states]
 
     def layer_shapes(self, shape: Shape) -> list[Shape]:
         """The Shape each layer sees: its input's batch, steps and features, and its units
-        (TimeDistributed's layer: every slice of the batch, ``batch * OUTER`` rows)."""
+        (TimeDistributed's layer: every slice of the batch, ``batch * OUTER`` rows; a wrapped
+        Dense: every step, ``batch * T`` rows)."""
         if self.kind == "timedistributed":
             link = self.links[0]
-            return [Shape(shape.batch * OUTER, shape.timesteps, shape.features, link.units(shape))]
+            outer = shape.timesteps if self.plain is not None and self.plain.kernel is None else OUTER
+            return [Shape(shape.batch * outer, shape.timesteps, shape.features, link.units(shape))]
         out: list[Shape] = []
         features = shape.features
         for i, link in enumerate(self.links):
@@ -171,7 +248,8 @@ class Composition:
 
     def weights(self, shape: Shape) -> list[list[np.ndarray]]:
         """Seeded weights per layer, in the documented get_weights() layout (reference.weight_shapes)."""
-        return [make_weights(reference.weight_shapes(e, s), "composition", self.id, str(i), shape.id,
+        return [make_weights(e.weight_shapes(s.features, s.units) if isinstance(e, PlainLayer)
+                             else reference.weight_shapes(e, s), "composition", self.id, str(i), shape.id,
                              scale=e.weight_scale)
                 for i, (e, s) in enumerate(zip(self.entries, self.layer_shapes(shape)))]
 
@@ -181,7 +259,8 @@ class Composition:
         shapes = self.layer_shapes(shape)
         used = shapes[:2] if self.kind == "wiring" else shapes[:1]
         if self.kind == "timedistributed":
-            return [rng.normal(0.0, 1.0, size=(shape.batch, OUTER, shape.timesteps, shape.features))
+            outer = () if self.plain is not None and self.plain.kernel is None else (OUTER,)
+            return [rng.normal(0.0, 1.0, size=(shape.batch, *outer, shape.timesteps, shape.features))
                     .astype(np.float32)]
         return [rng.normal(0.0, 1.0, size=e.input_shape(s)).astype(np.float32)
                 for e, s in zip(self.entries, used)]
@@ -190,6 +269,13 @@ class Composition:
                  symbolic: bool = False) -> contract.Tree:
         """What the model returns: the last layer's documented structure (TimeDistributed: the
         layer's output with the outer axis after the batch)."""
+        plain = self.plain
+        if plain is not None:
+            batch, steps = (None, None) if symbolic else (shape.batch, shape.timesteps)
+            units = self.links[0].units(shape)
+            if plain.kernel is None:
+                return contract.Leaf("output", (batch, steps, units))
+            return contract.Leaf("output", (batch, None if symbolic else OUTER, plain.out_steps(steps), units))
         tree = contract.expected_tree(self.last, self.layer_shapes(shape)[-1], return_sequences,
                                       return_state, symbolic=symbolic)
         if self.kind != "timedistributed":
@@ -201,6 +287,8 @@ class Composition:
                      return_sequences: bool, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The last layer's roles (return_state=True) by the oracle chain, in float64."""
         shapes = self.layer_shapes(shape)
+        if self.plain is not None:  # the same kernel on every step (slice); a mask changes nothing
+            return {"output": self.plain.apply(inputs[0], weights[0])}
         if self.kind == "timedistributed":  # the layer on every slice: the slices as rows
             rows = inputs[0].reshape(-1, *inputs[0].shape[2:])
             roles = reference.expected_roles(self.last, shapes[0], weights[0], rows, return_sequences=return_sequences,
@@ -268,4 +356,9 @@ COMPOSITIONS += tuple(
     Composition(f"TD_{entry}", f"TimeDistributed({catalog.BY_ID[entry].label}) on (batch, {OUTER}, T, features)",
                 "timedistributed", (Link(entry),))
     for entry in ("SimpleRNN", "LSTM", "GRU", "RNN_LSTMCell_GRUCell", "Bi_LSTM_concat"))
+COMPOSITIONS += (
+    Composition("TD_Dense", "TimeDistributed(Dense(u)) on (batch, T, features)", "timedistributed", (Link("Dense"),)),
+    Composition("TD_Conv1D", f"TimeDistributed(Conv1D(u, 2)) on (batch, {OUTER}, T, features)", "timedistributed",
+                (Link("Conv1D"),)),
+)
 BY_ID: dict[str, Composition] = {c.id: c for c in COMPOSITIONS}

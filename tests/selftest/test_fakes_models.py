@@ -17,6 +17,7 @@ from typing import Iterable
 import pytest
 
 from rnnconf.spec import catalog, models
+from rnnconf.harness.caseid import case_id
 
 from .suite import composed_ids as suite_composed_ids
 from .test_fakes import VALIDATION, _rules, assert_fake_caught, assert_keras_passes_what_fakes_fail, caught
@@ -95,34 +96,99 @@ CAUGHT = [
 
 TD = "tests/test_time_distributed.py"
 TD_PAIR = ["TD_LSTM", "TD_GRU"]
+TD_PLAIN = ["TD_Dense", "TD_Conv1D"]
 TD_SELECTED = " and ([TD_LSTM- or [TD_GRU-)"
 TD_LABEL = r"TimeDistributed\((LSTM|GRU)\(units\)\) on \(batch, 2, T, features\) \(the wrapped layer with "
+PLAIN_LABEL = r"TimeDistributed\((Dense\(u\)|Conv1D\(u, 2\))\) on \(batch, (2, )?T, features\) "
+VALUE_PATHS = r".*, (called eagerly|model\.predict|after a \.keras save and load)"
+TD_DEFAULT = ["TD_LSTM", "TD_Dense"]  # the compositions the default lane compiles and runs under policies
+POLICY_TESTS = " and ([TD_LSTM- or [TD_Dense-)"
+
+
+def td_ids(test: str, comps: Iterable[str], **kw) -> set[str]:
+    return composed_ids(TD, test, comps, **kw)
+
+
 CAUGHT += [
     caught(
-        "td_slices_reversed", "test_time_distributed (values: eager, predict, .keras)",
-        (TD,), "test_td_" + TD_SELECTED,
-        failed={ORACLE + TD_LABEL + r".*, (called eagerly|model\.predict|after a \.keras save and load)":
-                composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=["bare", *FRONTS])
-                | composed_ids(TD, "test_td_predict_matches_oracle", TD_PAIR)
-                | composed_ids(TD, "test_td_keras_file_matches_oracle", TD_PAIR)},
-        passed=composed_ids(TD, "test_td_symbolic_shapes", TD_PAIR),
+        "td_slices_reversed", "test_time_distributed (values: eager, behind fronts, predict, .keras)",
+        (TD,), "(test_td_matches_oracle or test_td_front_matches_oracle or test_td_predict_matches_oracle "
+        "or test_td_keras_file_matches_oracle or test_td_symbolic_shapes) "
+        "and ([TD_LSTM- or [TD_GRU- or [TD_Dense- or [TD_Conv1D-)",
+        failed={ORACLE + TD_LABEL + VALUE_PATHS:
+                td_ids("test_td_matches_oracle", TD_PAIR)
+                | td_ids("test_td_front_matches_oracle", TD_PAIR, fronts=FRONTS)
+                | td_ids("test_td_predict_matches_oracle", TD_PAIR)
+                | td_ids("test_td_keras_file_matches_oracle", TD_PAIR),
+                # the non-recurrent layers against their NumPy twins (a Dense's slices are the steps)
+                ORACLE + PLAIN_LABEL + VALUE_PATHS:
+                td_ids("test_td_matches_oracle", TD_PLAIN)
+                | td_ids("test_td_front_matches_oracle", ["TD_Dense"], fronts=FRONTS)
+                | td_ids("test_td_predict_matches_oracle", TD_PLAIN)
+                | td_ids("test_td_keras_file_matches_oracle", TD_PLAIN)},
+        passed=td_ids("test_td_symbolic_shapes", TD_PAIR + TD_PLAIN),
     ),
     caught(
-        "td_mask_not_passed", "test_time_distributed::test_td_matches_oracle (the mask passed to the wrapped "
-        "layer); test_validation's td_mask rules (a mask dropped is never checked)",
-        (TD, VALIDATION), "test_td_matches_oracle" + TD_SELECTED + " or test_ruled_out_argument and td_mask",
+        "td_mask_not_passed", "test_time_distributed::test_td_front_matches_oracle (the mask passed to the "
+        "wrapped layer); test_validation's td_mask rules (a mask dropped is never checked)",
+        (TD, VALIDATION), "(test_td_matches_oracle or test_td_front_matches_oracle) and ([TD_LSTM- or [TD_GRU- "
+        "or [TD_Dense-) or test_ruled_out_argument and td_mask",
         failed={ORACLE + TD_LABEL + r".* behind (Masking|Embedding)-.*, called eagerly":
-                composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=FRONTS),
+                td_ids("test_td_front_matches_oracle", TD_PAIR, fronts=FRONTS),
                 r"td_mask_\w+_LSTM .*: no error -- the configuration was accepted": _rules(
                     *(f"td_mask_{n}_LSTM" for n in ("other_batch", "other_time", "one_dimension")))},
-        passed=composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=["bare"]),
+        # no mask to pass; a Dense's values do not depend on one
+        passed=td_ids("test_td_matches_oracle", TD_PAIR + ["TD_Dense"])
+        | td_ids("test_td_front_matches_oracle", ["TD_Dense"], fronts=FRONTS),
     ),
     caught(
         "td_shape_drops_outer", "test_time_distributed::test_td_symbolic_shapes",
         (TD,), "(test_td_symbolic_shapes or test_td_matches_oracle)" + TD_SELECTED,
         failed={TD_LABEL + r".*, symbolic outputs:\n.*\(output\)\.shape=\(None, [^)]*\), expected":
-                composed_ids(TD, "test_td_symbolic_shapes", TD_PAIR)},
-        passed=composed_ids(TD, "test_td_matches_oracle", TD_PAIR, fronts=["bare", *FRONTS]),
+                td_ids("test_td_symbolic_shapes", TD_PAIR)},
+        passed=td_ids("test_td_matches_oracle", TD_PAIR),
+    ),
+    caught(
+        "td_keeps_last_slice", "test_time_distributed::test_td_shapes (what an eager call returns)",
+        (TD,), "(test_td_shapes or test_td_symbolic_shapes)" + POLICY_TESTS,
+        failed={r"TimeDistributed\((LSTM\(units\)|Dense\(u\))\) .*, called eagerly:\n.*\(output\)\.shape=\(\d+, "
+                r"[^)]*\), expected": td_ids("test_td_shapes", TD_DEFAULT)
+                | {case_id(TD, "test_td_shapes", entry=c, return_sequences=rs, return_state=st,
+                           shape=catalog.NOTEBOOK_SHAPE, device="cpu")
+                   for c in TD_DEFAULT for rs, st in models.BY_ID[c].combos()}},
+        passed=td_ids("test_td_symbolic_shapes", TD_DEFAULT),
+    ),
+    caught(
+        "td_traced_slices_reversed", "test_time_distributed::test_td_function_matches_oracle (the wrapper's "
+        "axis unknown in a traced function)",
+        (TD,), "(test_td_function_matches_oracle or test_td_matches_oracle or test_td_predict_matches_oracle)"
+        + POLICY_TESTS,
+        failed={ORACLE + r"TimeDistributed\((LSTM\(units\)|Dense\(u\))\) .*, inside the (backend's|same) "
+                r"compiled function": td_ids("test_td_function_matches_oracle", TD_DEFAULT)},
+        # eagerly and in model.predict the axis has its size
+        passed=td_ids("test_td_matches_oracle", TD_DEFAULT) | td_ids("test_td_predict_matches_oracle", TD_DEFAULT),
+    ),
+    caught(
+        "td_output_float32", "test_time_distributed::test_td_dtype_under_policy (and the values under float64)",
+        (TD,), "(test_td_dtype_under_policy or test_td_values_under_policy or test_td_matches_oracle)"
+        + POLICY_TESTS,
+        failed={r"under dtype policy \w+ on cpu, input .*: returned float32, expected (float16|bfloat16|float64)":
+                td_ids("test_td_dtype_under_policy", TD_DEFAULT, fronts=["float64", "mixed_float16", "mixed_bfloat16"]),
+                ORACLE + r"TimeDistributed\(.* under dtype policy float64 .*\(rtol=1e-12, atol=1e-12\)":
+                td_ids("test_td_values_under_policy", TD_DEFAULT, fronts=["float64"])},
+        # float32 values are within a 16-bit dtype's tolerance; no policy, no cast
+        passed=td_ids("test_td_values_under_policy", TD_DEFAULT, fronts=["mixed_float16", "mixed_bfloat16"])
+        | td_ids("test_td_matches_oracle", TD_DEFAULT),
+    ),
+    caught(
+        "td_output_mask_dropped", "test_time_distributed::test_td_mask_reaches_next_layer (the mask after the "
+        "wrapper)",
+        (TD,), "(test_td_mask_reaches_next_layer or test_td_front_matches_oracle)" + POLICY_TESTS,
+        failed={r"behind (Masking|Embedding)-.*: the layer after the wrapper was called with None; expected the "
+                r"front's mask": td_ids("test_td_mask_reaches_next_layer", TD_DEFAULT, fronts=FRONTS, **SEQ)},
+        # no mask is one of the two answers after a layer that drops the steps; the values are right
+        passed=td_ids("test_td_mask_reaches_next_layer", ["TD_LSTM"], fronts=FRONTS, **LAST)
+        | td_ids("test_td_front_matches_oracle", TD_DEFAULT, fronts=FRONTS),
     ),
 ]
 

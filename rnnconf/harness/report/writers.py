@@ -20,6 +20,12 @@ OUTCOMES = ("passed", "failed", "error", "crashed", "xfailed", "xpassed", "skipp
 COMBOS = [(rs, st) for rs in (False, True) for st in (False, True)]
 MODES = ("inference", "training", "compiled")  # rnnconf.harness.axes.MODES: a test's mode marker
 ACROSS = "across combinations"
+# "in a model": per catalog entry, the families that put it in a model (rnnconf/spec/models.py);
+# a composition kind's column, and the masked-model tests' (the entry behind Masking/Embedding)
+IN_A_MODEL = "in a model"
+MODEL_COLUMNS = {"front": "behind a front", "stack": "in a stack", "wiring": "wired states",
+                 "timedistributed": "TimeDistributed"}
+FRONT_MODULE = "tests/test_masked_models.py"
 BAD = ("failed", "error", "crashed", "xpassed")
 EXIT_MEANING = {0: "all cases as expected", 1: "some cases failed", 2: "interrupted",
                 3: "internal error", 4: "usage error", 5: "no test was collected"}
@@ -46,7 +52,8 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
         # the catalog's entries, then the models composed of them (rnnconf/spec/models.py): both
         # are rows of the matrix
         "catalog": [{"id": e.id, "label": e.label, "needs": list(e.needs)} for e in catalog.ENTRIES]
-        + [{"id": c.id, "label": c.label, "needs": list(c.needs), "composition": c.kind}
+        + [{"id": c.id, "label": c.label, "needs": list(c.needs), "composition": c.kind,
+            "entries": [link.entry for link in c.links if link.entry in catalog.BY_ID]}
            for c in models.COMPOSITIONS],
         "shapes": [s.id for s in catalog.SHAPES],
         "notebook_shape": catalog.NOTEBOOK_SHAPE.id,
@@ -148,15 +155,29 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
     combos = [contract.flags_id(rs, st) for rs, st in COMBOS]
     by_mode = {m: sorted({_short(c["module"]) for c in cases if "entry" in c and c.get("mode") == m})
                for m in MODES[1:]}
+    # ... and "in a model": each composition's cases count for every catalog entry in it too
+    in_models = {c["id"]: c for c in doc["catalog"] if "composition" in c}
+    model_columns = [label for kind, label in MODEL_COLUMNS.items()
+                     if any(c.get("module") == FRONT_MODULE if kind == "front" else
+                            in_models.get(c.get("entry"), {}).get("composition") == kind for c in cases)]
     matrix_groups = []
     for d in devices:
         matrix_groups.append({"device": d, "mode": "inference", "columns": combos + [ACROSS]})
         matrix_groups += [{"device": d, "mode": m, "columns": by_mode[m]} for m in MODES[1:] if by_mode[m]]
+        if model_columns:
+            matrix_groups.append({"device": d, "mode": IN_A_MODEL, "columns": model_columns})
     matrix_cols = [(g["device"], g["mode"], col) for g in matrix_groups for col in g["columns"]]
     agg: dict[tuple, list] = collections.defaultdict(list)
     for c in cases:
-        if "entry" in c:
-            agg[(c["entry"], *_matrix_column(c))].append(c)
+        if "entry" not in c:
+            continue
+        if c.get("module") == FRONT_MODULE:  # the entry behind a front: in a model only
+            agg[(c["entry"], c.get("device"), IN_A_MODEL, MODEL_COLUMNS["front"])].append(c)
+            continue
+        agg[(c["entry"], *_matrix_column(c))].append(c)
+        comp = in_models.get(c["entry"])
+        for eid in dict.fromkeys(comp["entries"] if comp else []):
+            agg[(eid, c.get("device"), IN_A_MODEL, MODEL_COLUMNS[comp["composition"]])].append(c)
     matrix = []
     for eid in entry_ids:
         row = [_matrix_cell(agg.get((eid, *col), [])) for col in matrix_cols]
