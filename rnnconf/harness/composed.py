@@ -41,19 +41,31 @@ class Outputs:
         return got
 
 
+class BranchesFailed(Exception):
+    """Layers that each work in a model of their own fail side by side in one."""
+
+
 def per_combination(combos: list, run: Any) -> dict:
     """``run(combos)`` -> {combination: result}: all combinations in one model; when that fails,
     each in a model of its own, so a combination that breaks a model (a return_state branch whose
-    outputs do not connect) fails alone and the others are judged on their own."""
+    outputs do not connect) fails alone and the others are judged on their own. When every one
+    works alone, the shared model's failure is the finding (a functional model may hold several
+    branches on one input): every combination fails with it."""
     try:
         return run(list(combos))
-    except Exception:
+    except Exception as joint:
         out: dict = {}
         for combo in combos:
             try:
                 out.update(run([combo]))
             except Exception as exc:
                 out[combo] = exc
+        if len(combos) > 1 and not any(isinstance(v, BaseException) for v in out.values()):
+            first = str(joint).strip().splitlines()[0][:300] if str(joint).strip() else ""
+            failure = BranchesFailed(
+                f"one functional model holding the layers of {len(combos)} flag combinations as branches on one "
+                f"input failed ({type(joint).__name__}: {first}), while a model of each combination alone works")
+            return {combo: failure for combo in combos}
         return out
 
 

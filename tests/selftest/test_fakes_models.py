@@ -75,6 +75,14 @@ CAUGHT = [
         | ids(COMPUTE_MASK, "test_compute_mask_stateful", "LSTM", B3),
     ),
     caught(
+        "lstm_fixed_name", "the models' shared build: layers that work alone must work side by side in one model",
+        (MASKED_MODELS,), "test_front_matches_oracle and ([LSTM- or [GRU-) and " + B3.id,
+        failed={r"BranchesFailed: one functional model holding the layers of 4 flag combinations as branches on one "
+                r"input failed \(ValueError: The name \"lstm\" is used 4 times in the model.*\), while a model of "
+                r"each combination alone works": fronted_ids("test_front_matches_oracle", "LSTM")},
+        passed=fronted_ids("test_front_matches_oracle", "GRU"),
+    ),
+    caught(
         "sequential_drops_masks", "test_stacks (a Sequential stack behind a front)",
         (STACKS,),
         "(test_stack_matches_oracle or test_stack_mask_reaches_next_layer) and "
