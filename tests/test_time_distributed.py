@@ -7,8 +7,8 @@ Wrapped: SimpleRNN, LSTM, GRU, stacked cells and Bidirectional(LSTM) on ``(batch
 features)``, each with ``return_sequences`` False and True (the wrapper returns one tensor:
 ``return_state`` is not a case), against the oracle run on every slice; and the two
 non-recurrent layers the documentation wraps, ``Dense`` on ``(batch, T, features)`` and
-``Conv1D`` on ``(batch, 2, T, features)``, against their NumPy twins. Checked: symbolically
-(batch, outer and inner steps unknown), eagerly, by ``model.predict``, inside the backend's
+``Conv1D`` on ``(batch, 2, T, features)``, against their NumPy twins. Checked: ``compute_output_shape``
+asked directly, symbolically (batch, outer and inner steps unknown), eagerly, by ``model.predict``, inside the backend's
 compiled function (one trace, two batch sizes), after a ``.keras`` round trip, under each dtype
 policy (every layer of the model, the wrapper too, given the policy), and -- where every wrapped
 layer documents a mask -- behind ``Masking`` and ``Embedding(mask_zero=True)``, whose ``(batch,
@@ -44,6 +44,16 @@ def test_td_symbolic_shapes(composed, composition, return_sequences, return_stat
     got = composed.symbolic().arrays(return_sequences, return_state)
     expected = contract.flatten(composition.expected(shape, return_sequences, return_state, symbolic=True))
     assert_structure(expected, got, f"{composed.describe(return_sequences, return_state)}, symbolic outputs")
+
+
+@wrapped
+@pytest.mark.shapes("options")
+def test_td_compute_output_shape(composed, composition, return_sequences, return_state, shape, device):
+    """``TimeDistributed(layer).compute_output_shape`` on the input's shape, every size known:
+    the layer's, with the outer axis after the batch."""
+    got = composed.compute_output_shape(return_sequences, return_state)
+    expected = contract.flatten(composition.expected(shape, return_sequences, return_state))
+    assert_structure(expected, got, f"{composed.describe(return_sequences, return_state)}, compute_output_shape")
 
 
 @wrapped

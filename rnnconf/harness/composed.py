@@ -237,6 +237,18 @@ class ComposedRun(Memo):
         its first ``rows`` rows (the same trace). Call ``impl.no_compile()`` first."""
         return self._outputs("function" if rows is None else f"function on {rows} rows", None)
 
+    def compute_output_shape(self, return_sequences: bool, return_state: bool) -> list:
+        """``TimeDistributed(layer).compute_output_shape`` asked directly on the input's full
+        shape (every size known), as flat shape tuples (timedistributed compositions only)."""
+        from rnnconf.impl.base import shape_tree
+
+        impl = self.impl
+        with CaseContext(f"{self.comp.label}, {flags_text(return_sequences, return_state)}, "
+                         "compute_output_shape"), impl.device(self.device):
+            wrapper = impl.layer("TimeDistributed")(self.new_layer(0, return_sequences, return_state), **self.options)
+            got = shape_tree(wrapper.compute_output_shape(tuple(self.inputs[0].shape)))
+        return got if isinstance(got, list) else [got]
+
     def symbolic(self) -> Outputs:
         """The models' symbolic outputs' shapes (batch and time unknown), per combination: the
         shapes stand where the arrays stand."""
