@@ -28,6 +28,7 @@ such); one that applies but matches no case that ran is reported as stale.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import tomllib
@@ -307,8 +308,10 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+@functools.lru_cache(maxsize=None)
 def glob_pattern(pattern: str) -> "re.Pattern[str]":
-    """``*`` matches anything; every other character, brackets included, is literal."""
+    """``*`` matches anything; every other character, brackets included, is literal (compiled
+    once per pattern: every collected item is matched against every entry)."""
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
 
 
