@@ -111,7 +111,9 @@ CAUGHT = [
             r"decoder with .*, (called eagerly|model\.predict|after a \.keras save and load)":
                 set().union(*(composed_ids(WIRING, t, ["Wire_LSTM_LSTM"], B3) for t in WIRING_VALUES))},
         passed=values("LSTM", B3)
-        | set().union(*(composed_ids(WIRING, t, ["Wire_GRU_GRU"], B3) for t in WIRING_VALUES)),
+        # (the default lane predicts the LSTM and Bidirectional wirings only)
+        | set().union(*(composed_ids(WIRING, t, ["Wire_GRU_GRU"], B3) for t in WIRING_VALUES
+                        if t != "test_wiring_predict_matches_oracle")),
     ),
     caught(
         "opt_go_backwards_ignored", "test_go_backwards::test_go_backwards_matches_oracle",
