@@ -7,20 +7,16 @@ import pytest
 
 from rnnconf.spec import contract
 from rnnconf.harness.checks import check_against_oracle, roles_of
+from rnnconf.harness.outcomes import skip_without_float64
 
-POLICIES = {  # policy -> (compute dtype of every returned tensor, variable dtype)
-    "float64": ("float64", "float64"),
-    "mixed_float16": ("float16", "float32"),
-    "mixed_bfloat16": ("bfloat16", "float32"),
-}
+POLICIES = contract.DTYPE_POLICIES  # policy -> (compute dtype of every returned tensor, variable dtype)
 policies = pytest.mark.parametrize("policy", list(POLICIES))
 
 
 def _run(make_run, policy):
     run = make_run(dtype=policy)
-    if POLICIES[policy][0] == "float64" and not run.impl.supports_float64():
-        pytest.skip(f"{run.impl.backend} {run.impl.backend_version} runs without 64-bit types "
-                    "(JAX_ENABLE_X64 unset): set JAX_ENABLE_X64=1 to test float64 layers")
+    if POLICIES[policy][0] == "float64":
+        skip_without_float64(run.impl)
     return run
 
 

@@ -23,7 +23,7 @@ import pytest
 from rnnconf.harness.asserts import assert_structure
 from rnnconf.harness.checks import check_composed
 from rnnconf.harness.masks import describe
-from rnnconf.harness.outcomes import not_applicable
+from rnnconf.harness.outcomes import not_applicable, skip_without_float64
 from rnnconf.spec import contract, models
 
 wrapped = pytest.mark.compositions(lambda c: c.kind == "timedistributed")
@@ -36,7 +36,7 @@ default_fronts = pytest.mark.default_lane(lambda p: p["front"] in models.DEFAULT
 # still shows the traced path); --full every wrapped layer.
 DEFAULT_PAIR = pytest.mark.default_lane(lambda p: p["composition"].id in ("TD_LSTM", "TD_Dense"))
 TRACED_LANE = pytest.mark.default_lane(lambda p: p["composition"].id == "TD_Dense")
-POLICIES = {"float64": "float64", "mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}  # -> compute dtype
+POLICIES = {policy: compute for policy, (compute, _) in contract.DTYPE_POLICIES.items()}  # -> compute dtype
 policies = pytest.mark.parametrize("policy", list(POLICIES))
 
 
@@ -164,9 +164,8 @@ def test_td_keras_file_matches_oracle(composed, composition, return_sequences, r
 
 
 def _under(composed, policy):
-    if POLICIES[policy] == "float64" and not composed.impl.supports_float64():
-        pytest.skip(f"{composed.impl.backend} {composed.impl.backend_version} runs without 64-bit types "
-                    "(JAX_ENABLE_X64 unset): set JAX_ENABLE_X64=1 to test float64 layers")
+    if POLICIES[policy] == "float64":
+        skip_without_float64(composed.impl)
     return composed.under(policy)
 
 

@@ -41,3 +41,11 @@ def no_gpu_reason(impl: Any) -> str:
 def skip_without_gpu(impl: Any, device: str) -> None:
     if device == "gpu" and not impl.gpus():
         pytest.skip(no_gpu_reason(impl))
+
+
+def skip_without_float64(impl: Any) -> None:
+    """A float64 case where the backend runs without 64-bit types (JAX without JAX_ENABLE_X64):
+    skipped with what to set."""
+    if not impl.supports_float64():
+        pytest.skip(f"{impl.backend} {impl.backend_version} runs without 64-bit types "
+                    "(JAX_ENABLE_X64 unset): set JAX_ENABLE_X64=1 to test float64 layers")

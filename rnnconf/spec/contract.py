@@ -21,6 +21,14 @@ import numpy as np
 
 from rnnconf.spec.catalog import Entry, Shape
 
+# The dtype policies the suite runs -> (the dtype of every returned tensor, the weights' dtype):
+# "the dtype of the layer's computations and outputs" and of its variables.
+DTYPE_POLICIES = {
+    "float64": ("float64", "float64"),
+    "mixed_float16": ("float16", "float32"),
+    "mixed_bfloat16": ("bfloat16", "float32"),
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class Leaf:
