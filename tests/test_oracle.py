@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from rnnconf.spec.oracle import (
+    ACTIVATIONS,
     BiResult,
     CellSpec,
     ConvSpec,
@@ -420,6 +421,58 @@ def test_one_step_lstm_and_gru_by_hand():
     z2 = sig(x[0, 0] @ Wg[:, 0] + 0.1)
     out2 = rnn([CellSpec("gru", 1, reset_after=False)], [Wg, np.zeros((1, 3)), bg[0]], x).last_output
     np.testing.assert_allclose(out2, [[(1 - z2) * hh2]], rtol=1e-12)
+
+
+def test_activations_by_definition():
+    v = np.array([-4.0, -3.0, -2.5, -1.0, 0.0, 1.0, 2.5, 3.0, 4.0])
+    act = ACTIVATIONS
+    np.testing.assert_allclose(act["hard_sigmoid_x/6+0.5"](v), [0, 0, 1 / 12, 1 / 3, 0.5, 2 / 3, 11 / 12, 1, 1])
+    np.testing.assert_allclose(act["hard_sigmoid_0.2x+0.5"](v), [0, 0, 0, 0.3, 0.5, 0.7, 1, 1, 1])
+    np.testing.assert_allclose(act["relu"](v), np.maximum(v, 0))
+    np.testing.assert_allclose(act["half_tanh"](v), 0.5 * np.tanh(v))
+    np.testing.assert_allclose(act["sigmoid"](v), 1 / (1 + np.exp(-v)))
+    with pytest.raises(ValueError, match="unknown activation"):
+        CellSpec("lstm", 2, activation="swish")
+
+
+def test_one_step_lstm_with_other_activations_by_hand():
+    """activation applies to the candidate and to c before the output gate; recurrent_activation
+    to the gates i, f, o (gate order i, f, c, o)."""
+    x = np.array([[[0.5, -1.0]]])
+    W = np.array([[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]])
+    b = np.array([0.01, 0.02, 0.03, 0.04])
+    pre = x[0, 0] @ W + b
+    hs = lambda v: np.clip(v / 6 + 0.5, 0, 1)  # noqa: E731
+    c = hs(pre[0]) * max(pre[2], 0.0)  # f * c0 drops out (c0 = 0)
+    h = hs(pre[3]) * max(c, 0.0)
+    r = rnn([CellSpec("lstm", 1, activation="relu", recurrent_activation="hard_sigmoid_x/6+0.5")],
+            [W, np.zeros((1, 4)), b], x)
+    np.testing.assert_allclose(r.states[0][1], [[c]], rtol=1e-12)
+    np.testing.assert_allclose(r.states[0][0], [[h]], rtol=1e-12)
+
+
+def test_one_step_gru_and_simple_with_other_activations_by_hand():
+    x = np.array([[[0.5, -1.0]]])
+    Wg = np.array([[0.1, 0.2, 0.3], [0.5, 0.6, 0.7]])
+    bg = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    z = x[0, 0] @ Wg[:, 0] + bg[0, 0] + bg[1, 0]  # linear gates
+    hh = 0.5 * np.tanh(x[0, 0] @ Wg[:, 2] + bg[0, 2] + (x[0, 0] @ Wg[:, 1] + bg[0, 1] + bg[1, 1]) * bg[1, 2])
+    out = rnn([CellSpec("gru", 1, activation="half_tanh", recurrent_activation="linear")],
+              [Wg, np.zeros((1, 3)), bg], x).last_output
+    np.testing.assert_allclose(out, [[(1 - z) * hh]], rtol=1e-12)
+    out = rnn([CellSpec("simple", 1, activation="linear")], [Wg[:, :1], np.zeros((1, 1)), bg[0, :1]], x).last_output
+    np.testing.assert_allclose(out, [[x[0, 0] @ Wg[:, 0] + 0.1]], rtol=1e-12)
+
+
+def test_conv_activations_reach_both_gates_and_candidate():
+    spec = ConvSpec(1, 2, 1, activation="linear", recurrent_activation="linear")
+    x = np.random.default_rng(0).normal(size=(1, 1, 3, 2))
+    w = [np.random.default_rng(1).normal(size=s) for s in conv_weight_shapes(spec, 2)]
+    r = conv_lstm(spec, w, x)
+    z = x[0, 0] @ w[0][0] + w[2]  # a 1-tap kernel, zero initial state
+    i, g, o = z[..., 0:2], z[..., 4:6], z[..., 6:8]
+    np.testing.assert_allclose(r.states[0][1][0], i * g, rtol=1e-12)
+    np.testing.assert_allclose(r.states[0][0][0], o * i * g, rtol=1e-12)
 
 
 @pytest.mark.parametrize("spec", [CellSpec("simple", 3), CellSpec("gru", 3),

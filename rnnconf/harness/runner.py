@@ -76,19 +76,22 @@ class CaseRun(Memo):
             self._layers[key] = self.new_layer(return_sequences, return_state)
         return self._layers[key]
 
-    def new_layer(self, return_sequences: bool, return_state: bool) -> Any:
+    def new_layer(self, return_sequences: bool, return_state: bool, seeded: bool = True) -> Any:
         """A newly built layer with the case's weights, shared with no other test (a stateful
-        test needs states that no other call has touched)."""
+        test needs states that no other call has touched); with ``seeded=False``, with the weights
+        its own initializers made."""
         with self._context(return_sequences, return_state):
             with self.impl.device(self.device):
                 try:
                     layer = self.entry.build(self.impl.layer, self.shape.units, return_sequences=return_sequences,
                                              return_state=return_state, user_cell=self.impl.user_cell,
-                                             **self.options)
+                                             **{k: self.impl.resolve(v) for k, v in self.options.items()})
                 except (TypeError, ValueError) as exc:
                     self._not_applicable_if_lacking(exc)
                     raise
                 self.impl.build(layer, self.x.shape)
+                if not seeded:
+                    return layer
                 if self.weights is None:
                     self.weights = make_weights([tuple(w.shape) for w in layer.get_weights()],
                                                 self.entry.id, self.shape.id, scale=self.entry.weight_scale)

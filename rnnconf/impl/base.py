@@ -11,6 +11,7 @@ places: the flavour (:mod:`rnnconf.impl.keras3`, :mod:`rnnconf.impl.keras2`, cho
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 from typing import Any, Callable, Iterator
@@ -99,6 +100,33 @@ class Implementation:
         """The suite's user-defined cell class ``kind`` (:mod:`rnnconf.impl.cells`), made over
         this implementation's ``layers.Layer``."""
         return cell_class(self.layer, kind)
+
+    def resolve(self, value: Any) -> Any:
+        """A layer option as the implementation takes it: an ``rnnconf.spec.nondefault.Obj`` made
+        from the implementation's own modules (``initializers.Constant(value=0.25)``, the suite's
+        callable activation over ``activations.tanh``); any other value as it is."""
+        group = getattr(value, "group", None)
+        if group is None or not hasattr(value, "kwargs"):
+            return value
+        if group == "callable":
+            return self._half_tanh()
+        namespace = getattr(self.module, group, None)
+        cls = getattr(namespace, value.name, None)
+        if cls is None:
+            raise MissingLayer(f"implementation {self.spec!r} has no {group}.{value.name}: this case "
+                               f"needs {self.module.__name__}.{group}.{value.name}")
+        return cls(**dict(value.kwargs))
+
+    @functools.cache
+    def _half_tanh(self) -> Any:
+        """The suite's callable activation, ``0.5 * tanh``, over the implementation's own tanh;
+        registered as serializable (package ``rnnconf``), as Keras documents for a custom object
+        that a config must name (Bidirectional copies its layer through its config)."""
+        tanh = self.module.activations.tanh
+
+        def half_tanh(x: Any) -> Any:  # the oracle's "half_tanh"
+            return tanh(x) * 0.5
+        return self.module.saving.register_keras_serializable(package="rnnconf")(half_tanh)
 
     def lacks_argument(self, name: str, argument: str) -> str:
         """Why ``layers.<name>`` does not take ``argument`` in this release ("" when it does), from

@@ -27,7 +27,12 @@ OUTPUT_STATE = {"proj": None, "two": "s1"}  # the rest: the output is the state 
 CELL_CLASS = {"simple": "SimpleRNNCell", "lstm": "LSTMCell", "gru": "GRUCell"}
 LAYER_CLASS = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 MERGE_MODES = ("concat", "sum", "ave", "mul", None)
-CELL_OPTIONS = ("dropout", "recurrent_dropout")
+# The arguments a cell documents: given to RNN(cell) / RNN([cells]) entries, they go to the cells
+# (the RNN wrapper only loops); the rest (return flags, go_backwards, activity_regularizer...) to RNN.
+CELL_OPTIONS = ("dropout", "recurrent_dropout", "seed", "activation", "recurrent_activation", "use_bias",
+                "kernel_initializer", "recurrent_initializer", "bias_initializer", "unit_forget_bias",
+                "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                "kernel_constraint", "recurrent_constraint", "bias_constraint")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,9 +275,10 @@ class Entry:
             return get("RNN")(cell, **flags, **options)
         # recurrent_activation is named: Keras 3 defaults to sigmoid, Keras 2 to hard_sigmoid (a
         # documented difference of defaults, not a bug); the oracle computes the sigmoid.
+        options.setdefault("recurrent_activation", "sigmoid")
         return get(f"ConvLSTM{self.conv_rank}D")(
             units, self.kernel_size, padding=self.padding, strides=self.strides,
-            dilation_rate=self.dilation_rate, recurrent_activation="sigmoid", **flags, **options)
+            dilation_rate=self.dilation_rate, **flags, **options)
 
 
 def _entries() -> tuple[Entry, ...]:

@@ -38,6 +38,38 @@ import numpy as np
 
 _GATES = {"simple": 1, "lstm": 4, "gru": 3}
 
+
+def _hard_sigmoid_6(v):
+    return np.clip(v / 6.0 + 0.5, 0.0, 1.0)
+
+
+def _hard_sigmoid_5(v):
+    return np.clip(0.2 * v + 0.5, 0.0, 1.0)
+
+
+# Activations by their definition, not by a library's name for them: ``activation`` applies to
+# the candidate (and, for LSTM, to the cell state before the output gate), ``recurrent_activation``
+# to the gates. Keras 3 and tf-keras define "hard_sigmoid" differently, each in its docstring:
+# Keras 3 ``x / 6 + 0.5`` clipped (0 at x <= -3, 1 at x >= 3), tf-keras ``0.2 x + 0.5`` clipped
+# (0 below -2.5, 1 above 2.5); the caller maps a name to its implementation's definition.
+# ``half_tanh`` is the suite's own callable activation (``0.5 * tanh``), defined nowhere in Keras.
+ACTIVATIONS = {
+    "tanh": np.tanh,
+    "sigmoid": lambda v: _sigmoid(v),  # defined below, overflow-safe
+    "relu": lambda v: np.maximum(v, 0.0),
+    "linear": lambda v: v,
+    "hard_sigmoid_x/6+0.5": _hard_sigmoid_6,
+    "hard_sigmoid_0.2x+0.5": _hard_sigmoid_5,
+    "half_tanh": lambda v: 0.5 * np.tanh(v),
+}
+
+
+def _activation(name: str):
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; the oracle knows {sorted(ACTIVATIONS)}") from None
+
 # The suite's user-defined cells (rnnconf/impl/cells.py documents them; these are their twins, written
 # from the same equations): weight shapes in creation order, as functions of (input_dim, units).
 CUSTOM_WEIGHTS = {
@@ -60,10 +92,13 @@ class CellSpec:
     units: int
     reset_after: bool = True  # GRU only
     use_bias: bool = True
+    activation: str = "tanh"  # keys of ACTIVATIONS (the built-in cells only)
+    recurrent_activation: str = "sigmoid"  # LSTM and GRU gates
 
     def __post_init__(self):
         if self.kind not in _GATES and self.kind not in CUSTOM_WEIGHTS:
             raise ValueError(f"unknown cell kind {self.kind!r}")
+        _activation(self.activation), _activation(self.recurrent_activation)
 
     @property
     def custom(self) -> bool:
@@ -178,15 +213,16 @@ def _cell_step(spec, wub, x, states):
         return _custom_step(spec.kind, wub, x, states)
     W, U, b = wub
     u = spec.units
+    act, gate = _activation(spec.activation), _activation(spec.recurrent_activation)
     if spec.kind == "simple":
-        h = np.tanh(x @ W + b + states[0] @ U)
+        h = act(x @ W + b + states[0] @ U)
         return h, [h]
     if spec.kind == "lstm":
         h, c = states
         z = x @ W + h @ U + b
         i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
-        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-        h = _sigmoid(o) * np.tanh(c)
+        c = gate(f) * c + gate(i) * act(g)
+        h = gate(o) * act(c)
         return h, [h, c]
     # GRU, gate order z, r, h
     h = states[0]
@@ -194,13 +230,13 @@ def _cell_step(spec, wub, x, states):
     Uz, Ur, Uh = U[:, :u], U[:, u:2 * u], U[:, 2 * u:]
     if spec.reset_after:
         bi, br = b[0], b[1]
-        z = _sigmoid(x @ Wz + bi[:u] + h @ Uz + br[:u])
-        r = _sigmoid(x @ Wr + bi[u:2 * u] + h @ Ur + br[u:2 * u])
-        hh = np.tanh(x @ Wh + bi[2 * u:] + r * (h @ Uh + br[2 * u:]))
+        z = gate(x @ Wz + bi[:u] + h @ Uz + br[:u])
+        r = gate(x @ Wr + bi[u:2 * u] + h @ Ur + br[u:2 * u])
+        hh = act(x @ Wh + bi[2 * u:] + r * (h @ Uh + br[2 * u:]))
     else:
-        z = _sigmoid(x @ Wz + h @ Uz + b[:u])
-        r = _sigmoid(x @ Wr + h @ Ur + b[u:2 * u])
-        hh = np.tanh(x @ Wh + b[2 * u:] + (r * h) @ Uh)
+        z = gate(x @ Wz + h @ Uz + b[:u])
+        r = gate(x @ Wr + h @ Ur + b[u:2 * u])
+        hh = act(x @ Wh + b[2 * u:] + (r * h) @ Uh)
     h = z * h + (1.0 - z) * hh
     return h, [h]
 
@@ -329,8 +365,11 @@ class ConvSpec:
     strides: tuple[int, ...] = None  # default all 1
     dilation_rate: tuple[int, ...] = None  # default all 1
     use_bias: bool = True
+    activation: str = "tanh"  # keys of ACTIVATIONS
+    recurrent_activation: str = "sigmoid"
 
     def __post_init__(self):
+        _activation(self.activation), _activation(self.recurrent_activation)
         if self.rank not in (1, 2, 3):
             raise ValueError(f"rank must be 1, 2 or 3, got {self.rank!r}")
         if self.filters < 1:
@@ -437,12 +476,13 @@ def conv_lstm(spec: ConvSpec, weights: list, x, *, initial_state=None,
     if go_backwards:
         x = x[:, ::-1]
     ones = (1,) * spec.rank
+    act, gate = _activation(spec.activation), _activation(spec.recurrent_activation)
     seq = np.zeros((B, T) + state_shape[1:])
     for t in range(T):
         z = (_conv(x[:, t], W, spec.strides, spec.dilation_rate, spec.padding, odd_padding) + b
              + _conv(h, U, ones, ones, "same"))
         i, fg, g, o = (z[..., k * f:(k + 1) * f] for k in range(4))  # gate order i, f, c, o
-        c = _sigmoid(fg) * c + _sigmoid(i) * np.tanh(g)
-        h = _sigmoid(o) * np.tanh(c)
+        c = gate(fg) * c + gate(i) * act(g)
+        h = gate(o) * act(c)
         seq[:, t] = h
     return Result(sequence=seq, last_output=h, states=[[h, c]])

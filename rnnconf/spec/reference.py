@@ -7,6 +7,7 @@ documented ``get_weights()`` order: cell by cell, forward half then backward hal
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 import numpy as np
@@ -67,15 +68,30 @@ def tolerance_text(dtype: str) -> str:
     return f"{dtype}: rtol={t['rtol']:g}, atol={t['atol']:g}"
 
 
-def cell_specs(entry: Entry, shape: Shape) -> list[oracle.CellSpec]:
+# What a cell computes beyond its kind and units, as the oracle's CellSpec/ConvSpec fields
+# (``use_bias``, ``activation``, ``recurrent_activation``: rnnconf/spec/nondefault.py maps a
+# layer's documented arguments onto them). The suite's user-defined cells take none of them.
+CELL_ARGS = ("use_bias", "activation", "recurrent_activation")
+
+
+def _with(spec: Any, cell_args: Mapping[str, Any] | None) -> Any:
+    unknown = set(cell_args or {}) - set(CELL_ARGS)
+    if unknown:
+        raise ValueError(f"the oracle has no cell argument {sorted(unknown)}; it knows {CELL_ARGS}")
+    if not cell_args or getattr(spec, "custom", False):
+        return spec
+    return dataclasses.replace(spec, **cell_args)
+
+
+def cell_specs(entry: Entry, shape: Shape, cell_args: Mapping[str, Any] | None = None) -> list[oracle.CellSpec]:
     """The oracle's cells of the entry (of a Bidirectional entry's forward half)."""
-    return [oracle.CellSpec(c.kind, u, reset_after=c.reset_after)
+    return [_with(oracle.CellSpec(c.kind, u, reset_after=c.reset_after), cell_args)
             for c, u in zip(entry.cells, entry.cell_units(shape))]
 
 
-def backward_specs(entry: Entry, shape: Shape) -> list[oracle.CellSpec]:
+def backward_specs(entry: Entry, shape: Shape, cell_args: Mapping[str, Any] | None = None) -> list[oracle.CellSpec]:
     """The oracle's cells of a Bidirectional entry's backward half (its own type and units)."""
-    return [oracle.CellSpec(c.kind, u, reset_after=c.reset_after)
+    return [_with(oracle.CellSpec(c.kind, u, reset_after=c.reset_after), cell_args)
             for c, u in zip(entry.backward_cells, entry.backward_units(shape))]
 
 
@@ -87,30 +103,53 @@ def _specs_weight_shapes(specs: list[oracle.CellSpec], features: int) -> list[tu
     return shapes
 
 
-def weight_shapes(entry: Entry, shape: Shape) -> list[tuple[int, ...]]:
+def weight_shapes(entry: Entry, shape: Shape, cell_args: Mapping[str, Any] | None = None) -> list[tuple[int, ...]]:
     """The documented get_weights() layout for this entry (Bidirectional: the forward layer's
     weights, then the backward layer's)."""
     if entry.form == "conv":
-        return oracle.conv_weight_shapes(entry.conv_spec(shape.units), shape.features)
-    shapes = _specs_weight_shapes(cell_specs(entry, shape), shape.features)
+        return oracle.conv_weight_shapes(_with(entry.conv_spec(shape.units), cell_args), shape.features)
+    shapes = _specs_weight_shapes(cell_specs(entry, shape, cell_args), shape.features)
     if entry.bidirectional:
-        shapes += _specs_weight_shapes(backward_specs(entry, shape), shape.features)
+        shapes += _specs_weight_shapes(backward_specs(entry, shape, cell_args), shape.features)
     return shapes
 
 
-def forward_weight_count(entry: Entry, shape: Shape) -> int:
+def weight_roles(entry: Entry, shape: Shape, cell_args: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """(what, cell kind) of each weight of the documented get_weights() layout, in order: what is
+    ``kernel``, ``recurrent_kernel`` or ``bias`` (a cell's weights are kernel, recurrent kernel,
+    then its bias when it has one); a ConvLSTM's cell is an ``lstm``. The user-defined cells'
+    weights are ``custom``."""
+    if entry.form == "conv":
+        specs: list[Any] = [_with(entry.conv_spec(shape.units), cell_args)]
+    else:
+        specs = cell_specs(entry, shape, cell_args)
+        if entry.bidirectional:
+            specs += backward_specs(entry, shape, cell_args)
+    roles: list[tuple[str, str]] = []
+    for spec in specs:
+        kind = getattr(spec, "kind", "lstm")
+        if getattr(spec, "custom", False):
+            roles += [("custom", kind)] * len(oracle.weight_shapes(spec, 1))
+        else:
+            roles += [(r, kind) for r in ("kernel", "recurrent_kernel") + (("bias",) if spec.use_bias else ())]
+    return roles
+
+
+def forward_weight_count(entry: Entry, shape: Shape, cell_args: Mapping[str, Any] | None = None) -> int:
     """How many of a Bidirectional entry's weights are the forward layer's (they come first)."""
-    return len(_specs_weight_shapes(cell_specs(entry, shape), shape.features))
+    return len(_specs_weight_shapes(cell_specs(entry, shape, cell_args), shape.features))
 
 
 def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.ndarray, *,
                    return_sequences: bool, initial_state: list[np.ndarray] | None = None,
                    mask: np.ndarray | None = None, go_backwards: bool = False,
                    zero_output_for_mask: bool = False,
-                   choices: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
+                   choices: Mapping[str, str] | None = None,
+                   cell_args: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
     """role -> float64 array, for the roles of a ``return_state=True`` call. ``choices``:
     behaviour key -> choice, where the documentation leaves a value open
-    (rnnconf/spec/unspecified.py); the oracle's own choice where a key is absent."""
+    (rnnconf/spec/unspecified.py); the oracle's own choice where a key is absent. ``cell_args``:
+    what every cell computes beyond the defaults (:data:`CELL_ARGS`)."""
     choices = dict(choices or {})
     unknown = set(choices) - {"leading-masked-output", "odd-same-padding"}
     if unknown:
@@ -119,14 +158,14 @@ def expected_roles(entry: Entry, shape: Shape, weights: list[np.ndarray], x: np.
     if entry.form == "conv":
         if mask is not None or zero_output_for_mask:
             raise ValueError("the oracle has no ConvLSTM masking")
-        res = oracle.conv_lstm(entry.conv_spec(shape.units), weights, x, initial_state=initial_state,
+        res = oracle.conv_lstm(_with(entry.conv_spec(shape.units), cell_args), weights, x, initial_state=initial_state,
                                go_backwards=go_backwards, odd_padding=choices.get("odd-same-padding", "after"))
         h, c = res.states[0]
         return {"output": res.sequence if return_sequences else res.last_output, "h": h, "c": c}
-    specs = cell_specs(entry, shape)
+    specs = cell_specs(entry, shape, cell_args)
     if entry.bidirectional:
-        n = forward_weight_count(entry, shape)
-        res = oracle.bidirectional(specs, weights[:n], backward_specs(entry, shape), weights[n:], x,
+        n = forward_weight_count(entry, shape, cell_args)
+        res = oracle.bidirectional(specs, weights[:n], backward_specs(entry, shape, cell_args), weights[n:], x,
                                    merge_mode=entry.merge_mode, initial_state=initial_state, mask=mask,
                                    leading_output=leading)
         out = res.sequence if return_sequences else res.last_output
