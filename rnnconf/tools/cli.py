@@ -2,6 +2,7 @@
 
   lanes {run,list,table,record} ...                           one environment per lane (python -m rnnconf lanes -h)
   docs [--check] | docs record REPORT_DIR OUT.json            the documentation's generated tables
+  arguments {extract,merge} ...                               the layers' documented arguments (python -m rnnconf arguments -h)
   merge OUT_DIR RUN.json [RUN.json ...] [--label NAME=PATH]   runs side by side (matrix.html/json)
   diff OLD.json NEW.json [--json OUT] [--deviation-factor F]  what changed; exit 1 on a regression
   merge-shards OUT_DIR SHARD.json [...]                       one run from its CI shards
@@ -32,10 +33,12 @@ def _labels(pairs: list[str]) -> dict[str, str]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rnnconf", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True, metavar="{lanes,docs,merge,diff,merge-shards}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{lanes,docs,arguments,merge,diff,merge-shards}")
     sub.add_parser("lanes", help="install, run, tabulate and record lanes (python -m rnnconf lanes -h)",
                    add_help=False)
     sub.add_parser("docs", help="rewrite the documentation's generated tables (python -m rnnconf docs -h)",
+                   add_help=False)
+    sub.add_parser("arguments", help="read the layers' documented arguments (python -m rnnconf arguments -h)",
                    add_help=False)
 
     m = sub.add_parser("merge", help="put several runs side by side in OUT_DIR/matrix.html and matrix.json",
@@ -71,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         from rnnconf.tools import docs
 
         return docs.main(argv[1:])
+    if argv[:1] == ["arguments"]:
+        from rnnconf.tools import arguments
+
+        return arguments.main(argv[1:])
     args = parser().parse_args(argv)
     try:
         if args.command == "merge":

@@ -16,7 +16,9 @@ part differs from what this tool writes). The kinds:
   entry (what the implementation does, the failure it expects, the releases and backends, the
   public record);
 - ``lane-summary docs/runs/<name>.json``: one recorded default lane (``python -m rnnconf docs
-  record REPORT_DIR``): cases run, passed, known failures, skipped with their reasons.
+  record REPORT_DIR``): cases run, passed, known failures, skipped with their reasons;
+- ``arguments rnnconf/spec/documented_arguments.json``: per layer class, the arguments its
+  docstrings document and which of them a test claims (``rnnconf/spec/arguments.py``).
 
 ``--check`` writes nothing and exits 1 when a part is stale.
 """
@@ -31,7 +33,7 @@ import tomllib
 from pathlib import Path
 from typing import Callable
 
-from rnnconf.spec import unspecified
+from rnnconf.spec import arguments, unspecified
 from rnnconf.tools import lanes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,9 +101,15 @@ def open_behaviours(root: Path, source: str) -> str:
     return unspecified.markdown()
 
 
+def documented_arguments(root: Path, source: str) -> str:
+    """Per layer class, its documented arguments with and without a claim test."""
+    table = arguments.load(root / source)
+    return arguments.markdown(table["documented"], table["sources"])
+
+
 KINDS: dict[str, Callable[[Path, str], str]] = {
     "lanes": recorded_lanes, "expectations": expectation_entries, "lane-summary": lane_summary,
-    "unspecified": open_behaviours}
+    "unspecified": open_behaviours, "arguments": documented_arguments}
 
 
 def files(root: Path) -> list[Path]:

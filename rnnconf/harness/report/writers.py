@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnconf.spec import catalog, contract, models, unspecified
+from rnnconf.spec import arguments, catalog, contract, models, unspecified
 from rnnconf.harness.outcomes import SEVERITY
 
 SCHEMA = "rnn-conformance/shapes/3"
@@ -69,6 +69,8 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
         },
         "warnings": sorted(collector.warnings.values(), key=lambda w: -w["count"]),
         "unspecified": divergences(cases),
+        # per layer class, its documented arguments and which a test claims: from the spec, not the run
+        "documented_arguments": {"sources": arguments.SOURCES, "classes": arguments.coverage()},
         "cases": cases,
     } | ({"shard": {"index": collector.shard[0], "count": collector.shard[1]}}
          if collector.shard else {})
