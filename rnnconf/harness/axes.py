@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from rnnconf.spec import catalog, models
+from rnnconf.spec import catalog, models, nondefault, option_pairs
 from rnnconf.harness.caseid import DEVICES, parse_case_id, seq_word, state_word
 from rnnconf.harness.options import IMPL_KEY
 from rnnconf.harness.outcomes import no_gpu_reason, not_applicable_reason
@@ -31,6 +31,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "default_lane(predicate): without --full, only the cases whose "
                                        "parameters satisfy predicate(params) run (params: name -> value, the "
                                        "catalog Entry under 'entry'); the rest are deselected, --full runs them")
+    config.addinivalue_line("markers", "settings(*claims): parametrize a test's ``setting`` with the documented "
+                                       "arguments' non-default values of these claims, or for which a predicate "
+                                       "is true (rnnconf/spec/nondefault.py); "
+                                       "an entry a setting does not apply to has no such case")
     config.addinivalue_line("markers", "autodiff: the test differentiates or fits (gradients, model.fit): not "
                                        "applicable on an inference-only backend; training=True forward calls "
                                        "need no autodiff and run everywhere")
@@ -42,7 +46,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = metafunc.fixturenames
-    if "entry" in names:
+    if "pair_row" in names:
+        _parametrize_pairs(metafunc)
+    elif "entry" in names:
         pred = _marker_arg(metafunc, "entries")
         entries = [e for e in catalog.ENTRIES if pred is None or pred(e)]
         shapes_marker = metafunc.definition.get_closest_marker("shapes")
@@ -57,9 +63,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         cases = [(c, rs, st) for c in models.COMPOSITIONS if pred is None or pred(c) for rs, st in c.combos()]
         metafunc.parametrize(("composition", "return_sequences", "return_state"), cases,
                              ids=[f"{c.id}-{seq_word(rs)}-{state_word(st)}" for c, rs, st in cases])
-    elif "return_sequences" in names:
+    elif "return_sequences" in names and "pair_row" not in names:
         metafunc.parametrize("return_sequences", [False, True], ids=["last", "seq"])
-    if "return_state" in names and "composition" not in names:
+    if "return_state" in names and "composition" not in names and "pair_row" not in names:
         metafunc.parametrize("return_state", [False, True], ids=["nostate", "state"])
     if "shape" in names:
         marker = metafunc.definition.get_closest_marker("shapes")
@@ -71,6 +77,34 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         only = metafunc.definition.get_closest_marker("devices")
         devices = [d for d in DEVICES if wanted in ("all", d) and (only is None or d in only.args)]
         metafunc.parametrize("device", devices, ids=devices)
+    if "setting" in names:
+        # a documented argument's non-default value (rnnconf/spec/nondefault.py), after the
+        # device: ``@pytest.mark.settings(*claims)`` picks the settings whose claim the test checks
+        marker = metafunc.definition.get_closest_marker("settings")
+        wanted = marker.args if marker else ()
+        chosen = [s for s in nondefault.SETTINGS
+                  if not wanted or any(w(s) if callable(w) else s.claim == w for w in wanted)]
+        metafunc.parametrize("setting", chosen, ids=[s.id for s in chosen])
+
+
+def _parametrize_pairs(metafunc: pytest.Metafunc) -> None:
+    """An option-pairs test (tests/test_option_pairs.py): the entry, its flags and the rest of a
+    covering-array row (rnnconf/spec/option_pairs.py) are one parameter set, since the rows -- the
+    flags among them -- depend on the entry. Ids read ``<entry>-<seq>-<state>-<options>`` and the
+    shape and device follow. The rows are made only for the entries the lane runs: without --full,
+    the test's ``default_lane`` predicate is asked with the entry alone."""
+    pred = _marker_arg(metafunc, "entries")
+    entries = [e for e in catalog.ENTRIES if pred is None or pred(e)]
+    lane = metafunc.definition.get_closest_marker("default_lane")
+    if lane is not None and not metafunc.config.getoption("--full"):
+        entries = [e for e in entries if lane.args[0]({"entry": e})]
+    cases, ids = [], []
+    for e in entries:
+        for row in option_pairs.rows(e):
+            rs, st = row["return_sequences"], row["return_state"]
+            cases.append((e, rs, st, row))
+            ids.append(f"{e.id}-{seq_word(rs)}-{state_word(st)}-{option_pairs.row_id(row)}")
+    metafunc.parametrize(("entry", "return_sequences", "return_state", "pair_row"), cases, ids=ids)
 
 
 def resolve_shapes(args: tuple, full: bool) -> list[catalog.Shape]:
@@ -87,6 +121,9 @@ def _marker_arg(metafunc: pytest.Metafunc, name: str) -> Any:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # an argument a layer does not document is no case of it (GRU has no unit_forget_bias): the
+    # product pytest parametrizes is cut to the pairs that exist, before any lane rule
+    items[:] = [i for i in items if _is_a_case(getattr(getattr(i, "callspec", None), "params", {}))]
     if not config.getoption("--full"):
         _keep_default_lane(config, items)
     shard = config.getoption("--shard")
@@ -107,6 +144,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.gpu)
             if no_gpu is not None:  # skip before any fixture runs: cheap, and the same reason
                 item.add_marker(no_gpu)
+
+
+def _is_a_case(params: dict) -> bool:
+    setting, entry = params.get("setting"), params.get("entry")
+    return setting is None or entry is None or setting.applies(entry)
 
 
 def _keep_default_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
