@@ -17,8 +17,8 @@ rnnconf/spec/arguments.py which documented argument each test covers):
   constraint, and the others are left alone;
 - ``seed``: two layers with the same seed and weights draw the same dropout masks in training;
   another seed draws others;
-- ``get_config``/``from_config`` and a ``.keras`` file keep every argument set to a value other
-  than its default (one case per argument: a dropped key names itself).
+- ``get_config``/``from_config`` keep every argument set to a value other than its default, and a
+  ``.keras`` file keeps what the config holds (one case per argument: a dropped key names itself).
 """
 
 import numpy as np
@@ -314,3 +314,45 @@ def test_config_keeps_argument(make_run, entry, shape, device, setting):
     again = found(clone.get_config(), setting.argument)
     assert again == given, (f"{setting.argument} is {again!r} after from_config(get_config()), was {given!r}, "
                             f"for {context}")
+
+
+_SAVED: dict = {}  # per process: (entry, shape, device) -> {setting id: (layer name, its config)} after one save
+
+
+def _saved_configs(make_run, impl, entry, shape, device):
+    """One functional model holding a layer per serializable setting of ``entry`` (each its own
+    output), saved as a ``.keras`` file and loaded once: setting id -> (the original layer's
+    config, the loaded layer's). One save per entry, whatever the number of settings."""
+    key = (entry.id, shape, device)
+    if key not in _SAVED:
+        import tempfile
+
+        try:
+            layers = {s.id: make_run(**s.options(entry)).layer(False, False)
+                      for s in nondefault.SETTINGS if s.serializable and s.applies(entry)}
+            with impl.device(device), tempfile.TemporaryDirectory() as tmp:
+                inp = impl.module.Input(shape=(None, *entry.input_shape(shape)[2:]))
+                model = impl.module.Model(inp, [layer(inp) for layer in layers.values()])
+                loaded = impl.save_model_and_load(model, f"{tmp}/arguments.keras")
+            _SAVED[key] = {sid: (layer.get_config(), loaded.get_layer(layer.name).get_config())
+                           for sid, layer in layers.items()}
+        except Exception as exc:  # every case of the entry fails with it
+            _SAVED[key] = exc
+    if isinstance(_SAVED[key], Exception):
+        raise _SAVED[key]
+    return _SAVED[key]
+
+
+KERAS_FILE_LANE = ("LSTM", "GRU")  # one save and load per entry; --full: every entry
+
+
+@pytest.mark.default_lane(lambda p: p["entry"].id in KERAS_FILE_LANE)
+@pytest.mark.shapes("notebook")
+@pytest.mark.settings(lambda s: s.serializable)
+def test_keras_file_keeps_argument(make_run, impl, entry, shape, device, setting):
+    """A model saved as a ``.keras`` file and loaded holds the layer with the argument's value
+    (one model holds every setting of the entry, each layer its own output)."""
+    original, loaded = _saved_configs(make_run, impl, entry, shape, device)[setting.id]
+    given, again = found(original, setting.argument), found(loaded, setting.argument)
+    assert again == given, (f"{setting.argument} is {again!r} in the layer of a loaded .keras file, was {given!r}, "
+                            f"for {make_run(**setting.options(entry)).describe(False, False)}")

@@ -2,11 +2,14 @@
 layer returns or computes (rnnconf/spec/option_pairs.py lists them): every pair of option values
 meets in some case. Each case builds the layer with its row's options, calls it (a stateful row:
 the sequence in two calls, the states carried; ``initial_state`` given to the first call; a mask
-cut with the sequence) and checks:
+cut with the sequence) and checks, in two tests (two claims, so that an expectation on one never
+covers the other):
 
-- without dropout: every returned tensor of every call against the oracle run the same way
-  (chunk by chunk from the carried states), at the row's dtype tolerance;
-- with dropout in training, where the oracle has no model: the documented structure, finite
+- ``test_option_pairs``, the rows without dropout: every returned tensor of every call against
+  the oracle run the same way (chunk by chunk from the carried states), at the row's dtype
+  tolerance;
+- ``test_option_pairs_in_training``, the rows with dropout in training, where the oracle has no
+  model: the documented structure, finite
   values, the last processed step equal to the final state (without a mask; with one, the last
   output of ``return_sequences=False``), and zeros at masked steps with ``zero_output_for_mask``.
 
@@ -56,10 +59,9 @@ def _oracle(run, row, chunks, initial, choices):
     return out
 
 
-@pytest.mark.default_lane(lambda p: p["entry"].id in PAIRS_LANE)
-@pytest.mark.shapes("options")
-def test_option_pairs(make_run, entry, return_sequences, return_state, pair_row, shape, device, record):
-    row = pair_row
+def _run_row(make_run, entry, return_sequences, return_state, row, shape, device):
+    """Build the layer with the row's options and call it as the row says: (run, chunks, the
+    initial states given, each call's roles, the context for messages)."""
     run = make_run(**option_pairs.layer_options(row))
     if row["dtype"] == "float64":
         skip_without_float64(run.impl)
@@ -83,9 +85,16 @@ def test_option_pairs(make_run, entry, return_sequences, return_state, pair_row,
             returned = run.impl.normalise(layer(x, **kwargs)).tree
             piece = catalog.Shape(shape.batch, x.shape[1], shape.features, shape.units)
             got.append(_roles(run, piece, returned, return_sequences, return_state, f" (call {i + 1} of {len(chunks)})"))
-    if row.get("dropout"):
-        _check_identities(run, row, chunks, got, return_sequences, return_state, context)
-        return
+    return run, chunks, initial, got, context
+
+
+@pytest.mark.default_lane(lambda p: p["entry"].id in PAIRS_LANE)
+@pytest.mark.pair_rows(lambda row: not row.get("dropout"))
+@pytest.mark.shapes("options")
+def test_option_pairs(make_run, entry, return_sequences, return_state, pair_row, shape, device, record):
+    """The rows without dropout: every returned tensor of every call against the oracle."""
+    row = pair_row
+    run, chunks, initial, got, context = _run_row(make_run, entry, return_sequences, return_state, row, shape, device)
     label = (lambda i, r: f"call {i + 1}: {r}") if len(chunks) > 1 else (lambda i, r: r)
     groups = [_last_step_groups(entry, row, mask, return_sequences) for _, mask in chunks]
 
@@ -111,6 +120,17 @@ def test_option_pairs(make_run, entry, return_sequences, return_state, pair_row,
     worst = judge_open_behaviours(run, record, compare, lambda choices: _oracle(run, row, chunks, initial, choices),
                                   mask=leading, go_backwards=row.get("go_backwards", False))
     record.deviation(worst, reference.tolerance_text(COMPUTE[row["dtype"]]))
+
+
+@pytest.mark.default_lane(lambda p: p["entry"].id in PAIRS_LANE)
+@pytest.mark.pair_rows(lambda row: row.get("dropout"))
+@pytest.mark.mode("training")
+@pytest.mark.shapes("options")
+def test_option_pairs_in_training(make_run, entry, return_sequences, return_state, pair_row, shape, device):
+    """The rows with dropout in training, where the oracle has no model: the documented identities."""
+    row = pair_row
+    run, chunks, _, got, context = _run_row(make_run, entry, return_sequences, return_state, row, shape, device)
+    _check_identities(run, row, chunks, got, return_sequences, return_state, context)
 
 
 def _last_step_groups(entry, row, mask, return_sequences):

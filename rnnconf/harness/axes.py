@@ -35,6 +35,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "arguments' non-default values of these claims, or for which a predicate "
                                        "is true (rnnconf/spec/nondefault.py); "
                                        "an entry a setting does not apply to has no such case")
+    config.addinivalue_line("markers", "pair_rows(predicate): an option-pairs test runs the covering-array rows "
+                                       "for which predicate(row) is true (rnnconf/spec/option_pairs.py)")
     config.addinivalue_line("markers", "autodiff: the test differentiates or fits (gradients, model.fit): not "
                                        "applicable on an inference-only backend; training=True forward calls "
                                        "need no autodiff and run everywhere")
@@ -98,9 +100,12 @@ def _parametrize_pairs(metafunc: pytest.Metafunc) -> None:
     lane = metafunc.definition.get_closest_marker("default_lane")
     if lane is not None and not metafunc.config.getoption("--full"):
         entries = [e for e in entries if lane.args[0]({"entry": e})]
+    chosen = _marker_arg(metafunc, "pair_rows")
     cases, ids = [], []
     for e in entries:
         for row in option_pairs.rows(e):
+            if chosen is not None and not chosen(row):
+                continue
             rs, st = row["return_sequences"], row["return_state"]
             cases.append((e, rs, st, row))
             ids.append(f"{e.id}-{seq_word(rs)}-{state_word(st)}-{option_pairs.row_id(row)}")

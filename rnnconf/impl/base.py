@@ -223,6 +223,10 @@ class Implementation:
             return walk(layer.forward_layer.states) + walk(layer.backward_layer.states)
         return walk(layer.states)
 
+    def save_model_and_load(self, model: Any, path: Any) -> Any:
+        """Save a model as a .keras file at ``path`` and load it back."""
+        return save_and_load_model(self, model, path)
+
     def save_and_load(self, layer: Any, feature_shape: tuple[int, ...], path: Any) -> Any:
         """Wrap the layer in a functional model, save it as a .keras file, load it back."""
         inp = self.module.Input(shape=(None, *feature_shape))

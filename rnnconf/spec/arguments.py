@@ -79,12 +79,13 @@ _SHAPES = "tests/test_structure.py::test_shapes"
 _VALUES = "tests/test_values.py::test_values_match_oracle"
 _LAYOUT = "tests/test_values.py::test_weight_layout"
 _ARG_VALUES = "tests/test_arguments.py::test_argument_values"
-_ARG_CONFIG = "tests/test_arguments.py::test_config_keeps_argument"
+_ARG_CONFIG = ("tests/test_arguments.py::test_config_keeps_argument", "tests/test_arguments.py::test_keras_file_keeps_argument")
 _ARG_WEIGHTS = "tests/test_arguments.py::test_initializer_on_built_weights"
 _ARG_DEFAULTS = "tests/test_arguments.py::test_default_initializers"
 _ARG_PENALTY = "tests/test_arguments.py::test_weight_penalty_in_losses"
 _ARG_CONSTRAINT = "tests/test_arguments.py::test_constraint_after_sgd_step"
 _PAIRS = "tests/test_option_pairs.py::test_option_pairs"
+_PAIRS_TRAINING = "tests/test_option_pairs.py::test_option_pairs_in_training"
 # one test, many rules: each Rule there quotes the docstring sentence it checks
 _RULED_OUT = "tests/test_validation.py::test_ruled_out_argument_raises_value_error_naming_it"
 
@@ -137,28 +138,28 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "dilation_rate": (_SHAPES, _VALUES, _RULED_OUT),
     # the arguments' own claims (tests/test_arguments.py, rnnconf/spec/nondefault.py): each set to a
     # value other than its default, checked on the layer built, and kept by get_config/from_config
-    "activation": (_ARG_VALUES, _ARG_CONFIG),
-    "recurrent_activation": (_ARG_VALUES, _ARG_CONFIG),
-    "use_bias": (_ARG_VALUES, _ARG_CONFIG, _LAYOUT),
-    "kernel_initializer": (_ARG_WEIGHTS, _ARG_DEFAULTS, _ARG_CONFIG),
-    "recurrent_initializer": (_ARG_WEIGHTS, _ARG_DEFAULTS, _ARG_CONFIG),
-    "bias_initializer": (_ARG_WEIGHTS, _ARG_DEFAULTS, _ARG_CONFIG),
-    "unit_forget_bias": (_ARG_WEIGHTS, _ARG_DEFAULTS, _ARG_CONFIG),
-    "kernel_regularizer": (_ARG_PENALTY, _ARG_CONFIG),
-    "recurrent_regularizer": (_ARG_PENALTY, _ARG_CONFIG),
-    "bias_regularizer": (_ARG_PENALTY, _ARG_CONFIG),
-    "activity_regularizer": ("tests/test_arguments.py::test_activity_penalty_in_losses", _ARG_CONFIG),
-    "kernel_constraint": (_ARG_CONSTRAINT, _ARG_CONFIG),
-    "recurrent_constraint": (_ARG_CONSTRAINT, _ARG_CONFIG),
-    "bias_constraint": (_ARG_CONSTRAINT, _ARG_CONFIG),
-    "seed": ("tests/test_arguments.py::test_seed_draws_the_same_masks", _ARG_CONFIG),
+    "activation": (_ARG_VALUES, *_ARG_CONFIG),
+    "recurrent_activation": (_ARG_VALUES, *_ARG_CONFIG),
+    "use_bias": (_ARG_VALUES, *_ARG_CONFIG, _LAYOUT),
+    "kernel_initializer": (_ARG_WEIGHTS, _ARG_DEFAULTS, *_ARG_CONFIG),
+    "recurrent_initializer": (_ARG_WEIGHTS, _ARG_DEFAULTS, *_ARG_CONFIG),
+    "bias_initializer": (_ARG_WEIGHTS, _ARG_DEFAULTS, *_ARG_CONFIG),
+    "unit_forget_bias": (_ARG_WEIGHTS, _ARG_DEFAULTS, *_ARG_CONFIG),
+    "kernel_regularizer": (_ARG_PENALTY, *_ARG_CONFIG),
+    "recurrent_regularizer": (_ARG_PENALTY, *_ARG_CONFIG),
+    "bias_regularizer": (_ARG_PENALTY, *_ARG_CONFIG),
+    "activity_regularizer": ("tests/test_arguments.py::test_activity_penalty_in_losses", *_ARG_CONFIG),
+    "kernel_constraint": (_ARG_CONSTRAINT, *_ARG_CONFIG),
+    "recurrent_constraint": (_ARG_CONSTRAINT, *_ARG_CONFIG),
+    "bias_constraint": (_ARG_CONSTRAINT, *_ARG_CONFIG),
+    "seed": ("tests/test_arguments.py::test_seed_draws_the_same_masks", *_ARG_CONFIG),
 }
 
 # Options in pairs (tests/test_option_pairs.py, rnnconf/spec/option_pairs.py): every pair of their
 # values meets in some case, against the oracle
 for _name in ("return_sequences", "return_state", "go_backwards", "unroll", "stateful", "zero_output_for_mask",
               "dropout", "recurrent_dropout", "use_cudnn"):
-    CLAIMS[_name] += (_PAIRS,)
+    CLAIMS[_name] += (_PAIRS, _PAIRS_TRAINING)
 
 
 def coverage(documented: dict[str, tuple[Argument, ...]] | None = None,
