@@ -27,12 +27,35 @@ import pytest
 from rnnconf.spec import catalog, contract, nondefault, reference
 from rnnconf.harness.asserts import assert_close
 from rnnconf.harness.checks import check_against_oracle, roles_in
+from rnnconf.harness.outcomes import not_applicable
 
 OPTION = "options"
 # The default lane runs the notebook's three layers, Bidirectional(LSTM) (concat), one RNN(cell),
 # the stacked cells and one ConvLSTM on every setting; --full every entry.
 ARGUMENT_LANE = ("SimpleRNN", "LSTM", "GRU", "Bi_LSTM_concat", "RNN_GRUCell", "RNN_LSTMCell_GRUCell", "ConvLSTM2D")
 in_argument_lane = pytest.mark.default_lane(lambda p: p["entry"].id in ARGUMENT_LANE)
+
+
+def _run_of(make_run, entry, setting, **override):
+    """The case built with the setting's options. An option the implementation does not document
+    (tf-keras's layers take no ``seed``: rnnconf/impl/availability.py) makes it not applicable,
+    decided from that documentation, never from an error."""
+    options = {**setting.options(entry), **override}
+    run = make_run(**options)
+    reason = _lacking(run.impl, entry, options)
+    if reason:
+        not_applicable(run.impl, reason)
+    return run
+
+
+def _lacking(impl, entry, options):
+    """Why the implementation does not take one of ``options`` (from what it documents), or ""."""
+    for name in options:
+        for cls in entry.option_targets(name):
+            reason = impl.lacks_argument(cls, name)
+            if reason:
+                return reason
+    return ""
 
 
 def _weights_of(run, setting, weights):
@@ -59,7 +82,7 @@ def _describe(run, setting, how=""):
 def test_argument_values(make_run, entry, shape, device, setting, record):
     """return_sequences=True, return_state=True: the sequence and every state; the last-output
     form of each is the last step (test_identities)."""
-    run = make_run(**setting.options(entry))
+    run = _run_of(make_run, entry, setting)
     cell_args = setting.oracle_cell_args(run.impl.flavor)
     layer = run.layer(True, True)
     layout = [tuple(w.shape) for w in layer.get_weights()]
@@ -134,7 +157,7 @@ def _check_weights(run, setting, weights, context):
 @pytest.mark.settings("weights")
 @pytest.mark.shapes(OPTION)
 def test_initializer_on_built_weights(make_run, entry, shape, device, setting):
-    run = make_run(**setting.options(entry))
+    run = _run_of(make_run, entry, setting)
     layer = run.new_layer(True, True, seeded=False)
     context = f"{_describe(run, setting)}, as build() made them"
     _check_weights(run, setting, layer.get_weights(), context)
@@ -184,7 +207,7 @@ def _losses(run, layer):
 def test_weight_penalty_in_losses(make_run, entry, shape, device, setting):
     """L2(0.01) on one kind of weight: ``layer.losses`` sums to 0.01 * the sum of squares of those
     weights, as the layer holds them (the suite's seeded weights)."""
-    run = make_run(**setting.options(entry))
+    run = _run_of(make_run, entry, setting)
     layer = run.layer(True, True)
     with run.impl.device(device):
         got = _losses(run, layer)
@@ -202,7 +225,7 @@ def test_activity_penalty_in_losses(make_run, entry, return_sequences, return_st
     """After a call, ``layer.losses`` holds L2(0.01) of every returned tensor, each divided by the
     batch size, computed on the oracle's values (a Bidirectional's halves are regularized as they
     return: concat and None merge without changing the sum of squares)."""
-    run = make_run(**setting.options(entry))
+    run = _run_of(make_run, entry, setting)
     layer = run.new_layer(return_sequences, return_state)
     with run.impl.device(device):
         returned = run.impl.normalise(layer(run.x)).tree
@@ -231,7 +254,7 @@ def test_constraint_after_sgd_step(make_run, entry, shape, device, setting):
     >= 0; the seeded weights it does not name (uniform in +-scale) keep their negative entries.
     return_sequences=True alone: the sequence reaches every weight, and a model over the states of
     some layers is its own claim (test_fit), whose known failures must not hide this one."""
-    run = make_run(**setting.options(entry))
+    run = _run_of(make_run, entry, setting)
     layer = run.new_layer(True, False)
     targets = [np.zeros(leaf.shape, np.float32)
                for leaf in contract.flatten(contract.expected_tree(entry, shape, True, False))]
@@ -259,8 +282,8 @@ def test_constraint_after_sgd_step(make_run, entry, shape, device, setting):
 def test_seed_draws_the_same_masks(make_run, entry, shape, device, setting):
     """dropout=recurrent_dropout=0.5 and ``training=True``: two layers built with seed=1234 and the
     same weights return the same values; a layer with seed=1235 returns others."""
-    run = make_run(**setting.options(entry))
-    other = make_run(**{**setting.options(entry), "seed": setting.value + 1})
+    run = _run_of(make_run, entry, setting)
+    other = _run_of(make_run, entry, setting, seed=setting.value + 1)
     other.weights = run.weights
 
     def once(case):
@@ -302,7 +325,7 @@ def found(config, key):
 def test_config_keeps_argument(make_run, entry, shape, device, setting):
     """get_config() holds the argument's value, other than the default layer's, and
     from_config(get_config()) gives a layer whose get_config() holds the same value."""
-    run = make_run(**setting.options(entry))
+    run = _run_of(make_run, entry, setting)
     layer = run.layer(False, False)
     given = found(layer.get_config(), setting.argument)
     default = found(make_run().layer(False, False).get_config(), setting.argument)
@@ -329,7 +352,8 @@ def _saved_configs(make_run, impl, entry, shape, device):
 
         try:
             layers = {s.id: make_run(**s.options(entry)).layer(False, False)
-                      for s in nondefault.SETTINGS if s.serializable and s.applies(entry)}
+                      for s in nondefault.SETTINGS
+                      if s.serializable and s.applies(entry) and not _lacking(impl, entry, s.options(entry))}
             with impl.device(device), tempfile.TemporaryDirectory() as tmp:
                 inp = impl.module.Input(shape=(None, *entry.input_shape(shape)[2:]))
                 model = impl.module.Model(inp, [layer(inp) for layer in layers.values()])
@@ -352,7 +376,8 @@ KERAS_FILE_LANE = ("LSTM", "GRU")  # one save and load per entry; --full: every 
 def test_keras_file_keeps_argument(make_run, impl, entry, shape, device, setting):
     """A model saved as a ``.keras`` file and loaded holds the layer with the argument's value
     (one model holds every setting of the entry, each layer its own output)."""
+    run = _run_of(make_run, entry, setting)
     original, loaded = _saved_configs(make_run, impl, entry, shape, device)[setting.id]
     given, again = found(original, setting.argument), found(loaded, setting.argument)
     assert again == given, (f"{setting.argument} is {again!r} in the layer of a loaded .keras file, was {given!r}, "
-                            f"for {make_run(**setting.options(entry)).describe(False, False)}")
+                            f"for {run.describe(False, False)}")

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnconf.spec import arguments, catalog, contract, models, unspecified
+from rnnconf.spec import arguments, catalog, contract, models, option_pairs, pairwise, unspecified
 from rnnconf.harness.outcomes import SEVERITY
 
 SCHEMA = "rnn-conformance/shapes/3"
@@ -71,6 +71,7 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
         "unspecified": divergences(cases),
         # per layer class, its documented arguments and which a test claims: from the spec, not the run
         "documented_arguments": {"sources": arguments.SOURCES, "classes": arguments.coverage()},
+        "option_pairs": pair_coverage(cases),
         "cases": cases,
     } | ({"shard": {"index": collector.shard[0], "count": collector.shard[1]}}
          if collector.shard else {})
@@ -287,3 +288,31 @@ def render_html(doc: dict[str, Any]) -> str:
         trim_blocks=True, lstrip_blocks=True,
     )
     return env.get_template("shapes.html").render(doc=doc, v=view(doc), outcomes=OUTCOMES)
+
+
+def pair_coverage(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per entry whose option rows ran (tests/test_option_pairs.py): the rows that ran and passed
+    (or failed as a known entry says), and the pairs of option values those rows cover, against
+    the pairs its covering array must cover (rnnconf/spec/option_pairs.py)."""
+    ran: dict[str, dict[str, list[str]]] = {}
+    for case in cases:
+        if not case.get("test", "").startswith("test_option_pairs") or not case.get("entry") in catalog.BY_ID:
+            continue
+        row_id = case["params"][0] if case.get("params") else ""
+        key = f"{'seq' if case['return_sequences'] else 'last'}-{'state' if case['return_state'] else 'nostate'}-{row_id}"
+        ran.setdefault(case["entry"], {}).setdefault(key, []).append(case["outcome"])
+    out = []
+    for entry_id, outcomes in ran.items():
+        entry = catalog.BY_ID[entry_id]
+        factors = option_pairs.factors(entry)
+        rows = {f"{'seq' if r['return_sequences'] else 'last'}-{'state' if r['return_state'] else 'nostate'}-"
+                f"{option_pairs.row_id(r)}": r for r in option_pairs.rows(entry)}
+        required = pairwise.required_pairs(factors, option_pairs.allowed)
+        passed = [rows[k] for k, o in outcomes.items() if k in rows and all(x == "passed" for x in o)]
+        run = [rows[k] for k in outcomes if k in rows]
+        out.append({"entry": entry_id, "rows": len(rows), "rows_run": len(run), "rows_passed": len(passed),
+                    "required_pairs": len(required),
+                    "pairs_run": len(pairwise.pairs_of(run, factors) & required),
+                    "pairs_passed": len(pairwise.pairs_of(passed, factors) & required),
+                    "factors": {k: [str(v) for v in vals] for k, vals in factors.items()}})
+    return out
