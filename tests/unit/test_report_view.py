@@ -145,3 +145,25 @@ def test_an_entry_whose_cases_were_deselected_is_not_run_not_stale():
     assert [e["pattern"] for e in listed["not_run"]] == ["tests/test_structure.py::test_shapes[GRU-*]"]
     html = writers.render_html(_doc(c, expectations=expectations))
     assert "Not run in this lane" in html and "test_shapes[GRU-*]" in html.split("Not run in this lane")[1]
+
+
+def test_pair_coverage_counts_passing_rows_and_ignores_skipped_twins():
+    """The report's "Options in pairs": a row covers its pairs when every case of it that ran
+    passed; a GPU twin skipped where no GPU is visible neither runs nor spoils it."""
+    from rnnconf.harness.report.writers import pair_coverage
+    from rnnconf.spec import catalog, option_pairs, pairwise
+
+    entry = catalog.BY_ID["GRU"]
+    rows = option_pairs.rows(entry)
+    cases = []
+    for i, row in enumerate(rows):
+        for device, outcome in (("cpu", "xfailed" if i == 0 else "passed"), ("gpu", "skipped")):
+            cases.append({"test": "test_option_pairs", "entry": "GRU", "return_sequences": row["return_sequences"],
+                          "return_state": row["return_state"], "params": [option_pairs.row_id(row)],
+                          "device": device, "outcome": outcome})
+    [got] = pair_coverage(cases)
+    factors = option_pairs.factors(entry)
+    required = pairwise.required_pairs(factors, option_pairs.allowed)
+    assert (got["rows"], got["rows_run"], got["rows_passed"]) == (len(rows), len(rows), len(rows) - 1)
+    assert got["pairs_run"] == got["required_pairs"] == len(required)
+    assert got["pairs_passed"] == len(pairwise.pairs_of(rows[1:], factors) & required) < len(required)

@@ -308,8 +308,10 @@ def pair_coverage(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows = {f"{'seq' if r['return_sequences'] else 'last'}-{'state' if r['return_state'] else 'nostate'}-"
                 f"{option_pairs.row_id(r)}": r for r in option_pairs.rows(entry)}
         required = pairwise.required_pairs(factors, option_pairs.allowed)
-        passed = [rows[k] for k, o in outcomes.items() if k in rows and all(x == "passed" for x in o)]
-        run = [rows[k] for k in outcomes if k in rows]
+        # a row's cases on each device: a skipped one (no GPU visible) neither runs nor covers
+        ran_outcomes = {k: [x for x in o if x != "skipped"] for k, o in outcomes.items() if k in rows}
+        run = [rows[k] for k, o in ran_outcomes.items() if o]
+        passed = [rows[k] for k, o in ran_outcomes.items() if o and all(x == "passed" for x in o)]
         out.append({"entry": entry_id, "rows": len(rows), "rows_run": len(run), "rows_passed": len(passed),
                     "required_pairs": len(required),
                     "pairs_run": len(pairwise.pairs_of(run, factors) & required),
