@@ -339,32 +339,23 @@ def test_config_keeps_argument(make_run, entry, shape, device, setting):
                             f"for {context}")
 
 
-_SAVED: dict = {}  # per process: (entry, shape, device) -> {setting id: (layer name, its config)} after one save
-
-
-def _saved_configs(make_run, impl, entry, shape, device):
+def _saved_configs(make_run, impl, entry, device):
     """One functional model holding a layer per serializable setting of ``entry`` (each its own
-    output), saved as a ``.keras`` file and loaded once: setting id -> (the original layer's
-    config, the loaded layer's). One save per entry, whatever the number of settings."""
-    key = (entry.id, shape, device)
-    if key not in _SAVED:
+    output), saved as a ``.keras`` file and loaded once per case (the case's memo): setting id ->
+    (the original layer's config, the loaded layer's). One save per entry, whatever the number of
+    settings."""
+    def save_all():
         import tempfile
 
-        try:
-            layers = {s.id: make_run(**s.options(entry)).layer(False, False)
-                      for s in nondefault.SETTINGS
-                      if s.serializable and s.applies(entry) and not _lacking(impl, entry, s.options(entry))}
-            with impl.device(device), tempfile.TemporaryDirectory() as tmp:
-                inp = impl.module.Input(shape=(None, *entry.input_shape(shape)[2:]))
-                model = impl.module.Model(inp, [layer(inp) for layer in layers.values()])
-                loaded = impl.save_model_and_load(model, f"{tmp}/arguments.keras")
-            _SAVED[key] = {sid: (layer.get_config(), loaded.get_layer(layer.name).get_config())
-                           for sid, layer in layers.items()}
-        except Exception as exc:  # every case of the entry fails with it
-            _SAVED[key] = exc
-    if isinstance(_SAVED[key], Exception):
-        raise _SAVED[key]
-    return _SAVED[key]
+        layers = {s.id: make_run(**s.options(entry)).layer(False, False)
+                  for s in nondefault.SETTINGS
+                  if s.serializable and s.applies(entry) and not _lacking(impl, entry, s.options(entry))}
+        with impl.device(device), tempfile.TemporaryDirectory() as tmp:
+            inp = impl.module.Input(shape=(None, *entry.input_shape(make_run().shape)[2:]))
+            model = impl.module.Model(inp, [layer(inp) for layer in layers.values()])
+            loaded = impl.save_model_and_load(model, f"{tmp}/arguments.keras")
+        return {sid: (layer.get_config(), loaded.get_layer(layer.name).get_config()) for sid, layer in layers.items()}
+    return make_run().remember("a .keras file of every setting", save_all)
 
 
 KERAS_FILE_LANE = ("LSTM", "GRU")  # one save and load per entry; --full: every entry
@@ -377,7 +368,7 @@ def test_keras_file_keeps_argument(make_run, impl, entry, shape, device, setting
     """A model saved as a ``.keras`` file and loaded holds the layer with the argument's value
     (one model holds every setting of the entry, each layer its own output)."""
     run = _run_of(make_run, entry, setting)
-    original, loaded = _saved_configs(make_run, impl, entry, shape, device)[setting.id]
+    original, loaded = _saved_configs(make_run, impl, entry, device)[setting.id]
     given, again = found(original, setting.argument), found(loaded, setting.argument)
     assert again == given, (f"{setting.argument} is {again!r} in the layer of a loaded .keras file, was {given!r}, "
                             f"for {run.describe(False, False)}")

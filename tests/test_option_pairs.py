@@ -84,7 +84,8 @@ def _run_row(make_run, entry, return_sequences, return_state, row, shape, device
                 kwargs["training"] = True
             returned = run.impl.normalise(layer(x, **kwargs)).tree
             piece = catalog.Shape(shape.batch, x.shape[1], shape.features, shape.units)
-            got.append(_roles(run, piece, returned, return_sequences, return_state, f" (call {i + 1} of {len(chunks)})"))
+            got.append(roles_in(run, returned, return_sequences, return_state, f" (call {i + 1} of {len(chunks)})",
+                                shape=piece))
     return run, chunks, initial, got, context
 
 
@@ -142,18 +143,6 @@ def _last_step_groups(entry, row, mask, return_sequences):
     last = mask[:, 0] if row.get("go_backwards") else mask[:, -1]
     return {name: rows for name, rows in (("rows whose last step is masked", ~last),
                                           ("rows whose last step is unmasked", last)) if rows.any()}
-
-
-def _roles(run, piece, returned, return_sequences, return_state, how):
-    """The returned tree paired with the contract's roles for this call's input (its steps);
-    fails, naming both structures, when the counts differ."""
-    __tracebackhide__ = True
-    expected = contract.expected_tree(run.entry, piece, return_sequences, return_state)
-    roles = contract.by_role(expected, returned)
-    if roles is None:
-        pytest.fail(f"{run.describe(return_sequences, return_state)}{how} returned {contract.describe(returned)}, "
-                    f"expected {contract.describe(expected)}", pytrace=False)
-    return roles  # each role's shape is checked with its values (and by test_structure)
 
 
 def _check_identities(run, row, chunks, got, return_sequences, return_state, context):

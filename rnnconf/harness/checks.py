@@ -18,12 +18,14 @@ def roles_of(run: Any, return_sequences: bool, return_state: bool, **call_kwargs
     return roles_in(run, got.tree, return_sequences, return_state), got
 
 
-def roles_in(run: Any, tree: Any, return_sequences: bool, return_state: bool, how: str = "") -> dict:
+def roles_in(run: Any, tree: Any, return_sequences: bool, return_state: bool, how: str = "",
+             shape: Any = None) -> dict:
     """Pair a returned tree (of any call of the case: stateful, a clone, with dropout...) with
     the contract's roles, in order; fails, naming both structures, when the counts differ. Every
-    test that compares returned tensors one by one gets its arity checked here, once."""
+    test that compares returned tensors one by one gets its arity checked here, once. ``shape``:
+    the call's input when it is not the case's (a stateful call on part of the sequence)."""
     __tracebackhide__ = True
-    expected = contract.expected_tree(run.entry, run.shape, return_sequences, return_state)
+    expected = contract.expected_tree(run.entry, shape or run.shape, return_sequences, return_state)
     roles = contract.by_role(expected, tree)
     if roles is None:
         pytest.fail(f"{run.describe(return_sequences, return_state)}{how} returned "

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnconf.spec import arguments, catalog, contract, models, option_pairs, pairwise, unspecified
+from rnnconf.harness.caseid import seq_word, state_word
 from rnnconf.harness.outcomes import SEVERITY
 
 SCHEMA = "rnn-conformance/shapes/3"
@@ -298,15 +299,14 @@ def pair_coverage(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for case in cases:
         if not case.get("test", "").startswith("test_option_pairs") or not case.get("entry") in catalog.BY_ID:
             continue
-        row_id = case["params"][0] if case.get("params") else ""
-        key = f"{'seq' if case['return_sequences'] else 'last'}-{'state' if case['return_state'] else 'nostate'}-{row_id}"
+        key = _row_key(case["return_sequences"], case["return_state"], case["params"][0] if case.get("params") else "")
         ran.setdefault(case["entry"], {}).setdefault(key, []).append(case["outcome"])
     out = []
     for entry_id, outcomes in ran.items():
         entry = catalog.BY_ID[entry_id]
         factors = option_pairs.factors(entry)
-        rows = {f"{'seq' if r['return_sequences'] else 'last'}-{'state' if r['return_state'] else 'nostate'}-"
-                f"{option_pairs.row_id(r)}": r for r in option_pairs.rows(entry)}
+        rows = {_row_key(r["return_sequences"], r["return_state"], option_pairs.row_id(r)): r
+                for r in option_pairs.rows(entry)}
         required = pairwise.required_pairs(factors, option_pairs.allowed)
         # a row's cases on each device: a skipped one (no GPU visible) neither runs nor covers
         ran_outcomes = {k: [x for x in o if x != "skipped"] for k, o in outcomes.items() if k in rows}
@@ -318,3 +318,8 @@ def pair_coverage(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "pairs_passed": len(pairwise.pairs_of(passed, factors) & required),
                     "factors": {k: [str(v) for v in vals] for k, vals in factors.items()}})
     return out
+
+
+def _row_key(return_sequences: bool, return_state: bool, row_id: str) -> str:
+    """An option row as its case id spells it: the flags' words and the row's options."""
+    return f"{seq_word(return_sequences)}-{state_word(return_state)}-{row_id}"
