@@ -1090,3 +1090,39 @@ def test_conv_bad_arguments_raise():
         conv_output_spatial(ConvSpec(1, 1, 5), (3,))
     with pytest.raises(ValueError):
         conv_output_spatial(ConvSpec(1, 1, 3), (3, 3))
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_conv_channels_first_reads_and_returns_channels_after_time_and_batch(rank):
+    """data_format="channels_first": element [b, t, c, *s] of the input is element [b, t, *s, c] of
+    the channels_last input, and likewise for the sequence [b, t, f, *s], the states [b, f, *s]
+    and the initial states; the weights are the same arrays. Checked element by element, by
+    indices written out, not by the oracle's own axis moves."""
+    spatial = (5, 4, 3)[:rank]
+    last = ConvSpec(rank, 2, 3, padding="same")
+    first = ConvSpec(rank, 2, 3, padding="same", data_format="channels_first")
+    w, x, init = conv_case(last, spatial=spatial, C=3)
+    x_cf = np.empty((x.shape[0], x.shape[1], x.shape[-1], *spatial))
+    for b, t, c, *s in np.ndindex(*x_cf.shape):
+        x_cf[(b, t, c, *s)] = x[(b, t, *s, c)]
+    init_cf = []
+    for state in init:
+        cf = np.empty((state.shape[0], state.shape[-1], *state.shape[1:-1]))
+        for b, f, *s in np.ndindex(*cf.shape):
+            cf[(b, f, *s)] = state[(b, *s, f)]
+        init_cf.append(cf)
+    ref = conv_lstm(last, w, x, initial_state=init)
+    got = conv_lstm(first, w, x_cf, initial_state=init_cf)
+    assert got.sequence.shape == (x.shape[0], x.shape[1], 2, *spatial)
+    for b, t, f, *s in np.ndindex(*got.sequence.shape):
+        assert got.sequence[(b, t, f, *s)] == ref.sequence[(b, t, *s, f)]
+    for mine, theirs in zip(got.states[0], ref.states[0]):
+        assert mine.shape == (x.shape[0], 2, *spatial)
+        for b, f, *s in np.ndindex(*mine.shape):
+            assert mine[(b, f, *s)] == theirs[(b, *s, f)]
+    np.testing.assert_array_equal(got.last_output, got.states[0][0])
+
+
+def test_conv_spec_refuses_an_unknown_data_format():
+    with pytest.raises(ValueError, match="data_format must be"):
+        ConvSpec(2, 2, 3, data_format="NCHW")

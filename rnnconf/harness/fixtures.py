@@ -46,7 +46,7 @@ def make_run(impl: Implementation, entry: catalog.Entry, shape: catalog.Shape, d
 def case_run(impl: Implementation, entry: catalog.Entry, shape: catalog.Shape, device: str,
              **options: Any) -> Any:
     """The memoised case on ``device`` (a CPU/GPU comparison asks for both)."""
-    key = (entry.id, shape, device, tuple(sorted(options.items())))
+    key = (entry, shape, device, tuple(sorted(options.items())))  # an Entry is a frozen value
     if key not in _RUNS:
         _RUNS[key] = CaseRun(impl, entry, shape, device, options)
     return _RUNS[key]

@@ -128,6 +128,8 @@ class Entry:
     kernel_size: int = 3
     strides: int = 1
     dilation_rate: int = 1
+    data_format: str = "channels_last"  # ConvLSTM only: "channels_first" puts channels after time
+    spatial_size: tuple[int, ...] = ()  # ConvLSTM only: the input's spatial dims (default: spatial())
     # Bidirectional only: the backward layer's cell when it is given explicitly (backward_layer=);
     # empty: Keras makes the backward layer from the forward one (the same cells).
     backward: tuple[Cell, ...] = ()
@@ -148,10 +150,15 @@ class Entry:
     # ---- shapes ---------------------------------------------------------------------------
     def spatial(self) -> tuple[int, ...]:
         """Spatial input dims of a ConvLSTM entry (small, and different per axis)."""
-        return (5, 4, 3)[: self.conv_rank]
+        return self.spatial_size or (5, 4, 3)[: self.conv_rank]
 
     def input_shape(self, shape: Shape) -> tuple[int, ...]:
-        return (shape.batch, shape.timesteps, *self.spatial(), shape.features)
+        return (shape.batch, shape.timesteps, *self.per_step(self.spatial(), shape.features))
+
+    def per_step(self, spatial: tuple[int, ...], channels: int) -> tuple[int, ...]:
+        """One step's (or one state's) dims after batch: spatial dims and channels in the entry's
+        ``data_format`` (channels last but for a ``channels_first`` ConvLSTM)."""
+        return (channels, *spatial) if self.data_format == "channels_first" else (*spatial, channels)
 
     def spatial_out(self) -> tuple[int, ...]:
         if self.form != "conv":
@@ -165,7 +172,7 @@ class Entry:
         from rnnconf.spec.oracle import ConvSpec
 
         return ConvSpec(self.conv_rank, units, (self.kernel_size,) * self.conv_rank, self.padding,
-                        self.strides, self.dilation_rate)
+                        self.strides, self.dilation_rate, data_format=self.data_format)
 
     @property
     def weight_scale(self) -> float:
@@ -276,6 +283,8 @@ class Entry:
         # recurrent_activation is named: Keras 3 defaults to sigmoid, Keras 2 to hard_sigmoid (a
         # documented difference of defaults, not a bug); the oracle computes the sigmoid.
         options.setdefault("recurrent_activation", "sigmoid")
+        if self.data_format != "channels_last":
+            options["data_format"] = self.data_format
         return get(f"ConvLSTM{self.conv_rank}D")(
             units, self.kernel_size, padding=self.padding, strides=self.strides,
             dilation_rate=self.dilation_rate, **flags, **options)
@@ -338,6 +347,11 @@ def _entries() -> tuple[Entry, ...]:
               (Cell("lstm"),), conv_rank=2, padding="valid"),
         Entry("ConvLSTM3D", "ConvLSTM3D(units, 3, padding='same', strides=2) on (B, T, 5, 4, 3, F)",
               "conv", (Cell("lstm"),), conv_rank=3, padding="same", strides=2),
+        # data_format="channels_first": channels after time in the input, after batch in the
+        # output and states (tests/test_conv_geometry.py crosses it with the other arguments)
+        Entry("ConvLSTM2D_channels_first",
+              "ConvLSTM2D(units, 3, padding='same', data_format='channels_first') on (B, T, F, 5, 4)",
+              "conv", (Cell("lstm"),), conv_rank=2, padding="same", data_format="channels_first"),
     ]
     return tuple(out)
 
@@ -375,11 +389,12 @@ def in_default_option_lane(entry: "Entry") -> bool:
 def sweeps_every_shape(entry: "Entry") -> bool:
     """Whether the default lane runs the entry on every shape of SHAPES in the families that sweep
     them (structure, symbolic, identities, values, devices: a test with no ``shapes`` marker).
-    The user-defined cells, the explicit-backward Bidirectional entries and Bidirectional's
-    sum/ave/mul merges run there on the notebook's shape and the option shape (several rows, T=4)
+    The user-defined cells, the explicit-backward Bidirectional entries, the channels_first
+    ConvLSTM and Bidirectional's sum/ave/mul merges run there on the notebook's shape and the option shape (several rows, T=4)
     -- what they add is a code path, not a shape; the built-in layers' sweep (concat and None for
     Bidirectional) covers the shapes. --full runs them on every shape too."""
-    return not (entry.custom or entry.asymmetric or not in_default_option_lane(entry))
+    return not (entry.custom or entry.asymmetric or entry.data_format != "channels_last"
+                or not in_default_option_lane(entry))
 
 
 DEFAULT_LANE_SHAPES = (NOTEBOOK_SHAPE, *OPTION_SHAPES)  # what the code-path entries sweep

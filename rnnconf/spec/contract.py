@@ -58,12 +58,12 @@ def expected_tree(entry: Entry, shape: Shape, return_sequences: bool, return_sta
     spatial = entry.spatial_out()
 
     def state(role: str, u: int) -> Leaf:
-        return Leaf(role, (batch, *spatial, u))
+        return Leaf(role, (batch, *entry.per_step(spatial, u)))
 
     def output(role: str, u: int) -> Leaf:
         if return_sequences:
-            return Leaf(role, (batch, steps, *spatial, u))
-        return Leaf(role, (batch, *spatial, u))
+            return Leaf(role, (batch, steps, *entry.per_step(spatial, u)))
+        return Leaf(role, (batch, *entry.per_step(spatial, u)))
 
     def cell_states(cell, u: int, prefix: str) -> list:
         """The cell's states as they nest (a user-defined cell's nested state_size nests them)."""

@@ -367,9 +367,14 @@ class ConvSpec:
     use_bias: bool = True
     activation: str = "tanh"  # keys of ACTIVATIONS
     recurrent_activation: str = "sigmoid"
+    # "channels_last": (B, T, *spatial, C); "channels_first": (B, T, C, *spatial), and the
+    # states (B, filters, *spatial). The weights are laid out the same either way.
+    data_format: str = "channels_last"
 
     def __post_init__(self):
         _activation(self.activation), _activation(self.recurrent_activation)
+        if self.data_format not in ("channels_last", "channels_first"):
+            raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {self.data_format!r}")
         if self.rank not in (1, 2, 3):
             raise ValueError(f"rank must be 1, 2 or 3, got {self.rank!r}")
         if self.filters < 1:
@@ -440,8 +445,40 @@ def _conv(x, w, strides, dilation, padding, odd_padding="after"):
     return y
 
 
+def _channels_last(a, rank: int, data_format: str, time_axis: bool):
+    """``a`` with its channel axis moved last (from just after batch, or batch and time)."""
+    if data_format == "channels_last":
+        return a
+    first = 2 if time_axis else 1
+    return np.moveaxis(a, first, first + rank)
+
+
+def _channels_first(a, rank: int, time_axis: bool):
+    first = 2 if time_axis else 1
+    return np.moveaxis(a, first + rank, first)
+
+
 def conv_lstm(spec: ConvSpec, weights: list, x, *, initial_state=None,
               go_backwards=False, odd_padding="after") -> Result:
+    """ConvLSTM over x in ``spec.data_format``: computed channels_last, and with
+    ``"channels_first"`` the input and initial states are read, and the results returned, with
+    the channel axis after batch (and time). See :func:`_conv_lstm_channels_last`."""
+    x = np.asarray(x, np.float64)
+    if spec.data_format == "channels_last" or x.ndim != spec.rank + 3:
+        return _conv_lstm_channels_last(spec, weights, x, initial_state=initial_state,
+                                        go_backwards=go_backwards, odd_padding=odd_padding)
+    x = _channels_last(x, spec.rank, spec.data_format, True)
+    if initial_state is not None:
+        initial_state = [_channels_last(np.asarray(s, np.float64), spec.rank, spec.data_format, False)
+                         for s in initial_state]
+    res = _conv_lstm_channels_last(spec, weights, x, initial_state=initial_state,
+                                   go_backwards=go_backwards, odd_padding=odd_padding)
+    h, c = (_channels_first(s, spec.rank, False) for s in res.states[0])
+    return Result(sequence=_channels_first(res.sequence, spec.rank, True), last_output=h, states=[[h, c]])
+
+
+def _conv_lstm_channels_last(spec: ConvSpec, weights: list, x, *, initial_state=None,
+                             go_backwards=False, odd_padding="after") -> Result:
     """ConvLSTM over x (B, T, *spatial, C), channels_last; weights = [kernel, recurrent_kernel, bias].
     ``odd_padding``: which side of a ``"same"`` input convolution gets the odd padding element
     (the documentation leaves it open; TensorFlow's convention is ``after``).

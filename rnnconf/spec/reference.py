@@ -200,7 +200,28 @@ def initial_state_arrays(entry: Entry, shape: Shape, seed: int) -> list[np.ndarr
     rng = np.random.default_rng(seed)
     sizes = entry.state_sizes(shape)
     spatial = entry.spatial_out()
-    return [rng.uniform(-1, 1, size=(shape.batch, *spatial, u)).astype(np.float32) for u in sizes]
+    return [rng.uniform(-1, 1, size=(shape.batch, *entry.per_step(spatial, u))).astype(np.float32) for u in sizes]
+
+
+def default_initial_states(entry: Entry, shape: Shape) -> list[tuple[str, np.ndarray]]:
+    """(role, value) of every state a layer starts from when given none, flat in the documented
+    order: zeros, or what a user-defined cell's ``get_initial_state`` gives (0.5 for the "init"
+    cell), each of the documented state shape. Roles read as the returned states' do
+    (``h``, ``cell1.c``, ``backward.h``)."""
+    spatial = entry.spatial_out()
+    halves = [("", entry.cells, entry.cell_units(shape))]
+    if entry.bidirectional:
+        halves = [("forward.", entry.cells, entry.cell_units(shape)),
+                  ("backward.", entry.backward_cells, entry.backward_units(shape))]
+    out = []
+    for prefix, cells, units in halves:
+        for i, (cell, u) in enumerate(zip(cells, units)):
+            where = f"cell{i}." if entry.form == "stacked" else ""
+            for name, off in cell.state_leaves():
+                value = oracle.CUSTOM_INITIAL_VALUE.get(cell.kind, 0.0)
+                out.append((prefix + where + name,
+                            np.full((shape.batch, *entry.per_step(spatial, u + off)), value, np.float32)))
+    return out
 
 
 MASK_KINDS = ("right_padded", "arbitrary", "fully_masked_row")
