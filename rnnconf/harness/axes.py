@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from rnnconf.spec import catalog, models, nondefault, option_pairs
+from rnnconf.spec import catalog, conv_geometry, models, nondefault, option_pairs
 from rnnconf.harness.caseid import DEVICES, parse_case_id, seq_word, state_word
 from rnnconf.harness.options import IMPL_KEY
 from rnnconf.harness.outcomes import no_gpu_reason, not_applicable_reason
@@ -50,6 +50,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = metafunc.fixturenames
     if "pair_row" in names:
         _parametrize_pairs(metafunc)
+    elif "geometry" in names:
+        # a ConvLSTM geometry (rnnconf/spec/conv_geometry.py) is a case of its rank's catalog
+        # entry only: the two are one parameter set, <entry>-<geometry>, shape and device follow
+        cases = [(e, g) for g in conv_geometry.GEOMETRIES for e in catalog.ENTRIES if g.applies(e)]
+        metafunc.parametrize(("entry", "geometry"), cases, ids=[f"{e.id}-{g.id}" for e, g in cases])
     elif "entry" in names:
         pred = _marker_arg(metafunc, "entries")
         entries = [e for e in catalog.ENTRIES if pred is None or pred(e)]
