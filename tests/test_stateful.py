@@ -56,19 +56,19 @@ def test_reset_state_starts_over(make_run, entry, return_sequences, return_state
         assert_identical(a, b, "first call after reset_state() == first call", context)
 
 
-@pytest.mark.entries(UNIDIRECTIONAL)
 @pytest.mark.shapes("options")
 def test_reset_state_zeroes_states(make_run, entry, shape, device):
     """After a call has moved them, reset_state() sets every state to zeros (the layer's
-    ``states``, read directly; for a cell whose get_initial_state is not zeros too)."""
+    ``states``, read directly; for a cell whose get_initial_state is not zeros too; both halves
+    of a Bidirectional, whose reset_state resets its forward and backward layers)."""
     run = make_run(stateful=True)
-    layer = run.new_layer(False, True)
+    layer = run.new_layer(False, False)
     _caller(run, layer)(run.x)
     run.impl.reset_state(layer)
     states = run.impl.state_values(layer)
     nonzero = {i: float(np.max(np.abs(s))) for i, s in enumerate(states) if np.any(s != 0)}
     assert states and not nonzero, (
-        f"after reset_state() the states are not zeros for {run.describe(False, True)}: "
+        f"after reset_state() the states are not zeros for {run.describe(False, False)}: "
         f"{len(nonzero)} of {len(states)} states hold values (state index: max |value|) {nonzero}")
 
 

@@ -114,3 +114,15 @@ def assert_matches_oracle(got: dict[str, np.ndarray], expected: dict[str, np.nda
     if claims:
         raise ClaimFailures(claims)
     return worst
+
+
+def assert_flat_matches_oracle(got: list, expected: dict[str, np.ndarray], context: str,
+                               *, rtol: float, atol: float) -> float:
+    """A flat list of returned tensors against the oracle's roles, in the documented order
+    (``expected``'s): first how many there are -- a missing or extra tensor is the claim that
+    fails, named with the documented roles -- then each by value (:func:`assert_matches_oracle`)."""
+    __tracebackhide__ = True
+    roles = list(expected)
+    if len(got) != len(roles):
+        raise ClaimFailures([Claim(f"{len(got)} tensors for {context}; documented: {len(roles)}, {roles}")])
+    return assert_matches_oracle(dict(zip(roles, got)), expected, context, rtol=rtol, atol=atol)

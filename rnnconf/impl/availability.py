@@ -47,6 +47,9 @@ TABLE: tuple[Since, ...] = (
           "tf-keras has no use_cudnn: it chooses the cuDNN kernel itself (tf_keras/layers/rnn/lstm.py, gru.py)"),
     Since("tf_keras", RECURRENT, "seed", None,
           "tf-keras's recurrent layers and cells take no seed: their dropout masks are drawn unseeded"),
+    Since("keras", ("LSTM", "GRU", "RNN"), "time_major", None,
+          "Keras 3 has no time_major: its recurrent layers read (batch, timesteps, ...) only "
+          "(keras/src/layers/rnn/rnn.py; tf-keras documents it on LSTM, GRU and RNN)"),
     Since("tf_keras", CONV, "unroll", None,
           "tf-keras's convolutional RNNs refuse unroll ('Unrolling is not possible with convolutional "
           "RNNs', tf_keras/layers/rnn/base_conv_rnn.py)"),

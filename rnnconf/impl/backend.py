@@ -71,6 +71,13 @@ class Gradients:
         return cls(loss, grads[0], list(grads[1:1 + n_states]), list(grads[1 + n_states:]))
 
 
+def flat_list(node: Any) -> list:
+    """:func:`flat`, with a lone tensor as a list of one (a cell of one state may return its
+    state bare: "a tensor of shape (batch_size, cell.state_size)")."""
+    out = flat(node)
+    return out if isinstance(out, list) else [out]
+
+
 def flat(node: Any) -> Any:
     """A layer's return as a flat list of tensors (a single tensor stays itself)."""
     if not isinstance(node, (list, tuple)):

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from rnnconf.impl import availability
-from rnnconf.impl.backend import Gradients, flat
+from rnnconf.impl.backend import Gradients, flat, flat_list
 from rnnconf.impl.backends import BACKENDS, UNKNOWN
 from rnnconf.impl.cells import cell_class
 from rnnconf.impl.models import save_and_load_model
@@ -204,6 +204,30 @@ class Implementation:
     def compute_output_shape(self, layer: Any, input_shape: tuple[int, ...]) -> Any:
         return shape_tree(layer.compute_output_shape(input_shape))
 
+    def symbolic_dtypes(self, layer: Any, feature_shape: tuple[int, ...]) -> list[str]:
+        """The dtype of every tensor a call on ``Input(shape=(None, *feature_shape))`` returns,
+        flat: what the layer's ``compute_output_spec`` says it computes in."""
+        inp = self.module.Input(shape=(None, *feature_shape))
+        return [_dtype_name(t.dtype) for t in flat_list(layer(inp))]
+
+    def layer_initial_state(self, layer: Any, x: np.ndarray) -> list[Any]:
+        """The layer's ``get_initial_state`` for a batch of ``x``, flat: Keras 3 takes the batch
+        size (``get_initial_state(batch_size)``), tf-keras the inputs."""
+        return flat_list(layer.get_initial_state(x.shape[0]))
+
+    def cell_initial_state(self, cell: Any, batch: int, dtype: str) -> list[Any]:
+        """A cell's ``get_initial_state`` as the RNN docstring documents it for Keras 3:
+        ``get_initial_state(batch_size=None)`` (the cell's compute dtype)."""
+        return flat_list(cell.get_initial_state(batch_size=batch))
+
+    def cells_of(self, layer: Any) -> list[Any]:
+        """The cells a recurrent layer runs, in the documented state order: ``layer.cell`` (its
+        ``cells`` for stacked cells); a Bidirectional's forward layer's, then its backward's."""
+        if hasattr(layer, "forward_layer"):
+            return self.cells_of(layer.forward_layer) + self.cells_of(layer.backward_layer)
+        cell = layer.cell
+        return list(cell.cells) if hasattr(cell, "cells") else [cell]
+
     def reset_state(self, layer: Any, states: Any = None) -> None:
         """``reset_state()``; with ``states``, ``reset_state(states=...)`` as the RNN docstring
         documents ("You can specify the initial state of RNN layers numerically")."""
@@ -371,6 +395,12 @@ def shape_tree(node: Any) -> Any:
             return _shape_tuple(node)
         return [shape_tree(n) for n in node]
     raise TypeError(f"not a shape or symbolic tensor: {node!r}")
+
+
+def _dtype_name(dtype: Any) -> str:
+    """"float32" for a string, a NumPy, TensorFlow or PyTorch dtype alike."""
+    name = getattr(dtype, "name", None) if not isinstance(dtype, str) else dtype
+    return str(name or dtype).replace("torch.", "")
 
 
 def _shape_tuple(dims: Any) -> tuple[int | None, ...]:

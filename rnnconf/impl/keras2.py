@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from rnnconf.impl.backend import flat_list
 from rnnconf.impl.base import Implementation
 
 
@@ -27,6 +30,14 @@ class Keras2(Implementation):
         import tensorflow as tf
 
         return tf.add_n([tf.reduce_sum(t * w) for t, w in zip(tensors, weights)])
+
+    def layer_initial_state(self, layer: Any, x: np.ndarray) -> list[Any]:
+        """tf-keras: ``RNN.get_initial_state(inputs)``."""
+        return flat_list(layer.get_initial_state(self.to_tensor(x)))
+
+    def cell_initial_state(self, cell: Any, batch: int, dtype: str) -> list[Any]:
+        """tf-keras documents ``get_initial_state(inputs=None, batch_size=None, dtype=None)``."""
+        return flat_list(cell.get_initial_state(batch_size=batch, dtype=dtype))
 
     def reset_state(self, layer: Any, states: Any = None) -> None:
         method = getattr(layer, "reset_state", None) or getattr(layer, "reset_states")
