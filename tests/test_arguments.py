@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from rnnconf.spec import catalog, contract, nondefault, reference
-from rnnconf.harness.asserts import assert_close
+from rnnconf.harness.asserts import assert_close, assert_flat_matches_oracle
 from rnnconf.harness.checks import check_against_oracle, roles_in
 from rnnconf.harness.outcomes import not_applicable
 
@@ -372,3 +372,31 @@ def test_keras_file_keeps_argument(make_run, impl, entry, shape, device, setting
     given, again = found(original, setting.argument), found(loaded, setting.argument)
     assert again == given, (f"{setting.argument} is {again!r} in the layer of a loaded .keras file, was {given!r}, "
                             f"for {run.describe(False, False)}")
+
+
+@pytest.mark.entries(lambda e: set(e.option_targets("time_major")) <= {"LSTM", "GRU", "RNN"}
+                     and e.option_targets("time_major"))
+@pytest.mark.shapes(OPTION)
+@in_argument_lane
+def test_time_major(make_run, entry, return_sequences, return_state, shape, device, record):
+    """tf-keras's ``time_major=True`` ("the inputs and outputs will be in shape (timesteps, batch,
+    ...)"): the layer reads the input with time first, returns the output sequence with time first,
+    and the last output and the states as (batch, units); the values are the oracle's on the
+    batch-major input, transposed back. n/a where the implementation documents no time_major
+    (Keras 3), decided from rnnconf/impl/availability.py."""
+    run = make_run(time_major=True)
+    reason = _lacking(run.impl, entry, {"time_major": True})
+    if reason:
+        not_applicable(run.impl, reason)
+    layer = run.new_layer(return_sequences, return_state)
+    with run.impl.device(device):
+        got = run.impl.normalise(layer(run.impl.to_tensor(np.swapaxes(run.x, 0, 1)))).tree
+    expected_tree = contract.expected_tree(entry, shape, return_sequences, return_state)
+    arrays = [np.asarray(v) for v in contract.flatten(got)]
+    if return_sequences and arrays:  # the output sequence (timesteps, batch, units) -> the contract's order
+        arrays[0] = np.swapaxes(arrays[0], 0, 1)
+    context = run.describe(return_sequences, return_state) + ", called on the input transposed to (timesteps, batch, features)"
+    expected = reference.expected_roles(entry, shape, run.weights, run.x, return_sequences=return_sequences)
+    expected = {leaf.role: expected[leaf.role] for leaf in contract.flatten(expected_tree)}
+    record.deviation(assert_flat_matches_oracle(arrays, expected, context, **reference.tolerance("float32")),
+                     reference.tolerance_text("float32"))

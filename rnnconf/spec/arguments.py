@@ -86,6 +86,9 @@ _ARG_PENALTY = "tests/test_arguments.py::test_weight_penalty_in_losses"
 _ARG_CONSTRAINT = "tests/test_arguments.py::test_constraint_after_sgd_step"
 _PAIRS = "tests/test_option_pairs.py::test_option_pairs"
 _PAIRS_TRAINING = "tests/test_option_pairs.py::test_option_pairs_in_training"
+_GEOMETRY = ("tests/test_conv_geometry.py::test_conv_geometry_shapes",
+             "tests/test_conv_geometry.py::test_conv_geometry_compute_output_shape",
+             "tests/test_conv_geometry.py::test_conv_geometry_values")
 # one test, many rules: each Rule there quotes the docstring sentence it checks
 _RULED_OUT = "tests/test_validation.py::test_ruled_out_argument_raises_value_error_naming_it"
 
@@ -130,12 +133,17 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "merge_mode": (_ARITY, _SHAPES, _VALUES, _RULED_OUT),
     "backward_layer": (_VALUES, "tests/test_serialization.py::test_config_round_trip_keeps_backward_layer",
                        "tests/test_serialization.py::test_keras_file_keeps_backward_layer", _RULED_OUT),
-    # ConvLSTM: "same" and "valid" padding, strides and dilation (strides > 1 with dilation > 1 refused)
+    # ConvLSTM: "same" and "valid" padding, strides and dilation (strides > 1 with dilation > 1
+    # refused), each catalog entry through every family; every combination with both data formats
+    # in tests/test_conv_geometry.py, and channels_first through every family (a catalog entry)
     "filters": (_SHAPES, _VALUES),
     "kernel_size": (_SHAPES, _VALUES),
-    "padding": (_SHAPES, _VALUES),
-    "strides": (_SHAPES, _VALUES, _RULED_OUT),
-    "dilation_rate": (_SHAPES, _VALUES, _RULED_OUT),
+    "padding": (_SHAPES, _VALUES, *_GEOMETRY),
+    "strides": (_SHAPES, _VALUES, *_GEOMETRY, _RULED_OUT),
+    "dilation_rate": (_SHAPES, _VALUES, *_GEOMETRY, _RULED_OUT),
+    "data_format": (_SHAPES, _VALUES, *_GEOMETRY),
+    # tf-keras: "If True, the inputs and outputs will be in shape (timesteps, batch, ...)"
+    "time_major": ("tests/test_arguments.py::test_time_major",),
     # the arguments' own claims (tests/test_arguments.py, rnnconf/spec/nondefault.py): each set to a
     # value other than its default, checked on the layer built, and kept by get_config/from_config
     "activation": (_ARG_VALUES, *_ARG_CONFIG),

@@ -144,11 +144,11 @@ def test_coverage_counts_add_up() -> None:
 
 def test_coverage_leaves_catch_alls_out_of_the_counts() -> None:
     A = arguments.Argument
-    table = {"Mine": (A("units", "Positive.", True, True), A("time_major", "Time major.", False, True),
+    table = {"Mine": (A("units", "Positive.", True, True), A("frobnicate", "Frobnicates.", False, True),
                       A("kwargs", "Layer keyword arguments.", True, False, catch_all=True))}
     row = arguments.coverage(table, {"units": ("tests/test_structure.py::test_shapes",)})["Mine"]
-    assert (row["documented"], row["claimed"], row["unclaimed"], row["catch_all"]) == (2, 1, ["time_major"], ["kwargs"])
-    assert "| `Mine` | 2 | 1 | `time_major` |" in arguments.markdown(table, arguments.SOURCES)  # CLAIMS claims units
+    assert (row["documented"], row["claimed"], row["unclaimed"], row["catch_all"]) == (2, 1, ["frobnicate"], ["kwargs"])
+    assert "| `Mine` | 2 | 1 | `frobnicate` |" in arguments.markdown(table, arguments.SOURCES)  # CLAIMS claims units
 
 
 # ---- the extractor's parser ---------------------------------------------------------------------
@@ -282,6 +282,9 @@ def test_the_report_shows_the_table() -> None:
     assert doc["documented_arguments"]["classes"] == arguments.coverage()
     html = writers.render_html(json.loads(json.dumps(doc, default=str)))
     lstm = arguments.coverage()["LSTM"]
-    assert 'id="arguments"' in html and "time_major" in html
+    assert 'id="arguments"' in html
+    for name, row in arguments.coverage().items():  # each class's row, its unclaimed names or a dash
+        assert f'<th class="mono">{name}</th>' in html
+        assert (", ".join(row["unclaimed"]) or "—") in html
     assert (f'<th class="mono">LSTM</th><td class="num">{lstm["documented"]}</td>'
             f'<td class="num">{lstm["claimed"]}</td>') in html
