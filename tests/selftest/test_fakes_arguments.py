@@ -18,6 +18,7 @@ import pytest
 from rnnconf.spec import catalog, nondefault, option_pairs
 from rnnconf.harness.caseid import case_id, seq_word, state_word
 
+from .suite import run_suite
 from .test_fakes import assert_fake_caught, assert_keras_passes_what_fakes_fail, caught
 from .test_fakes_options import B3, NOTEBOOK, ORACLE
 
@@ -30,10 +31,11 @@ assert B3 in catalog.OPTION_SHAPES  # the argument and pair tests' default-lane 
 
 
 def arg_ids(test: str, entry: str, settings: list[str], *, shape: catalog.Shape = B3, flags=None) -> set[str]:
-    """Node ids of an argument test: ``test[<entry>(-<seq>-<state>)-<shape>-cpu-<setting>]``."""
+    """Node ids of an argument test: ``test[<entry>(-<seq>-<state>)-<shape>-cpu-<setting>]``
+    (no settings: a test without a setting axis)."""
     combos = flags if flags is not None else [(None, None)]
     return {case_id(ARGS, test, entry=entry, return_sequences=rs, return_state=st, shape=shape,
-                    device="cpu", extra=(s,)) for s in settings for rs, st in combos}
+                    device="cpu", extra=(s,) if s else ()) for s in (settings or [""]) for rs, st in combos}
 
 
 def claim_ids(claim: str, exclude: tuple[str, ...] = ()) -> list[str]:
@@ -68,6 +70,16 @@ def no_unrolled_backwards_zero_output(row: dict) -> bool:
 
 FORCED_ZEROS = "unit_forget_bias_True_with_ones"  # a known nonconformance of Keras itself
 BOTH_FLAGS = [(rs, st) for rs in (False, True) for st in (False, True)]
+
+# tf-keras's time_major, which Keras 3 does not take: the fake adds it wrongly, and its control is
+# the same LSTM done right (fixtures/controls/time_major.py), not Keras
+TIME_MAJOR = caught(
+    "arg_time_major_output_unmoved", "test_arguments::test_time_major (the output sequence time-major)",
+    (ARGS,), "test_time_major and [LSTM-",
+    failed={r"output: shape \(4, 3, 3\), expected \(3, 4, 3\), for LSTM\(units\) .*time_major=True":
+            arg_ids("test_time_major", "LSTM", [], flags=[(True, False), (True, True)])},
+    passed=arg_ids("test_time_major", "LSTM", [], flags=[(False, False), (False, True)]),
+)
 
 CAUGHT = [
     caught(
@@ -253,9 +265,17 @@ CAUGHT += [
 ]
 
 
-@pytest.mark.parametrize("spec", CAUGHT, ids=[c.fake for c in CAUGHT])
+@pytest.mark.parametrize("spec", CAUGHT + [TIME_MAJOR], ids=[c.fake for c in CAUGHT + [TIME_MAJOR]])
 def test_argument_fake_is_caught(pytester, monkeypatch, spec):
     assert_fake_caught(pytester, monkeypatch, spec)
+
+
+def test_time_major_done_right_passes(pytester, monkeypatch):
+    """time_major's control: every node id its fake must fail passes on an LSTM that implements
+    tf-keras's time_major as documented (the tf-keras lane runs the test on tf-keras itself)."""
+    must_fail = set().union(*TIME_MAJOR.failed.values())
+    run = run_suite(pytester, monkeypatch, "fixtures.controls.time_major", sorted(must_fail))
+    run.assert_outcomes(passed=must_fail)
 
 
 def test_real_keras_passes_what_the_argument_fakes_fail(pytester, monkeypatch, impl):
