@@ -1,6 +1,7 @@
 """stateful=True: the final states carry into the next call, so two calls on the halves of a
-sequence equal one call on the whole (checked against the oracle); reset_state() starts over.
-Each test builds its own layer, so no other call has touched its states."""
+sequence equal one call on the whole (checked against the oracle); reset_state() starts over, on
+every entry (a Bidirectional resets both halves). Each test builds its own layer, so no other call
+has touched its states."""
 
 import numpy as np
 import pytest
@@ -37,7 +38,7 @@ def test_stateful_halves_equal_whole(make_run, entry, return_sequences, return_s
                      reference.tolerance_text("float32"))
 
 
-@pytest.mark.entries(lambda e: UNIDIRECTIONAL(e) and e.cells[0].kind != "init")
+@pytest.mark.entries(lambda e: e.cells[0].kind != "init")
 @pytest.mark.shapes("options")
 def test_reset_state_starts_over(make_run, entry, return_sequences, return_state, shape, device):
     """After two calls have moved the states, reset_state() makes the next call return what the
@@ -72,7 +73,6 @@ def test_reset_state_zeroes_states(make_run, entry, shape, device):
         f"{len(nonzero)} of {len(states)} states hold values (state index: max |value|) {nonzero}")
 
 
-@pytest.mark.entries(UNIDIRECTIONAL)
 @pytest.mark.shapes("options")
 def test_reset_state_sets_given_states(make_run, entry, shape, device, record):
     """The RNN docstring: "You can specify the initial state of RNN layers numerically by calling
