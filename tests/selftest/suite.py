@@ -88,10 +88,12 @@ class SuiteRun:
 
 def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, impl: str | None,
               files: Iterable[str], *args: str, k: str | None = None,
-              expectations: str = "none") -> SuiteRun:
-    """Run ``files`` (repository-relative) of the real suite on ``impl`` in a subprocess.
+              expectations: str = "none", subprocess: bool = False) -> SuiteRun:
+    """Run ``files`` (repository-relative) of the real suite on ``impl``.
 
-    ``impl=None`` passes no ``--impl`` (the environment decides).
+    ``impl=None`` passes no ``--impl`` (the environment decides). The run is in this process
+    (:func:`run_in_process`) unless ``subprocess``: a run that must start Python afresh (the
+    import of an implementation, what the environment picks before import) asks for one.
     """
     out = pytester.path / "outcomes.json"
     # The inner run imports the harness (rnnconf), the fakes (fixtures.broken) and our plugin.
@@ -110,9 +112,63 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, impl: 
     if k is not None:
         argv += ["-k", k]
     argv += list(args)
-    result = pytester.runpytest_subprocess(*argv, timeout=TIMEOUT_S)
+    if subprocess:
+        result = pytester.runpytest_subprocess(*argv, timeout=TIMEOUT_S)
+    else:
+        result = run_in_process(pytester, argv)
     cases = json.loads(out.read_text()) if out.is_file() else {}
     return SuiteRun(result, cases, "pytest " + " ".join(argv))
+
+
+# ---- the inner run in this process ----
+# What an inner run imports afresh, as a new process would: the harness (its per-process memo of
+# built layers, the backend facts the inner plugins patch), the fakes, the test modules, the root
+# conftest and the inner plugins. Everything else -- Keras, its backend, NumPy -- is imported once
+# per worker and shared, which is what the in-process run saves (a subprocess pays ~5 s for it).
+_FRESH = ("rnnconf", "fixtures", "tests", "conftest", "outcomes_plugin", "inference_only_plugin",
+          "loosen_plugin", "simulated_gpu_plugin", "raising_probe_plugin")
+
+
+def _fresh(name: str) -> bool:
+    return name.split(".", 1)[0] in _FRESH
+
+
+def run_in_process(pytester: pytest.Pytester, argv: list[str]) -> pytest.RunResult:
+    """``pytest.main(argv)`` in this process with the project's modules imported afresh and put
+    back afterwards; stdout and stderr are captured into the returned :class:`pytest.RunResult`.
+
+    The backend is imported before the run, so the run reuses it; Keras's session is cleared
+    after it, so no layer, name or graph of one inner run reaches the next.
+    """
+    import contextlib
+    import gc
+    import io
+    import sys
+    import time
+
+    import keras  # imported once per worker, before the project's modules are set aside
+
+    outer = {name: module for name, module in sys.modules.items() if _fresh(name)}
+    for name in outer:
+        del sys.modules[name]
+    path, meta_path, cwd = list(sys.path), list(sys.meta_path), os.getcwd()
+    sys.path[:0] = [str(REPO), str(HERE)]
+    out, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    try:
+        os.chdir(pytester.path)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            ret = pytest.main(argv, plugins=[])
+    finally:
+        os.chdir(cwd)
+        for name in [name for name in sys.modules if _fresh(name)]:
+            del sys.modules[name]
+        sys.modules.update(outer)
+        sys.path[:], sys.meta_path[:] = path, meta_path
+        keras.backend.clear_session()
+        gc.collect()
+    return pytest.RunResult(int(ret), out.getvalue().splitlines(), err.getvalue().splitlines(),
+                            time.perf_counter() - start)
 
 
 # ---- node ids, from the catalog (spelled by rnnconf.harness.caseid, the one owner of the case id) ----

@@ -12,7 +12,7 @@ import pytest
 
 from rnnconf.spec import catalog
 
-from .suite import HERE, REPO, catalog_ids
+from .suite import HERE, REPO, catalog_ids, run_in_process
 
 pytestmark = pytest.mark.selftest
 pytest_plugins = ["pytester"]
@@ -25,10 +25,12 @@ def _run(pytester, monkeypatch, impl, *args, files=(STRUCTURE,), xdist=False):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     out = pytester.path / "out"
     dist = ["-n", "2"] if xdist else ["-p", "no:xdist"]
-    result = pytester.runpytest_subprocess(
-        *(str(REPO / f) for f in files), "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
-        "-p", "no:randomly", *dist, "--impl", impl, "--report-dir", str(out), "--expectations", "none",
-        *args, timeout=300)
+    argv = [*(str(REPO / f) for f in files), "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
+            "-p", "no:randomly", *dist, "--impl", impl, "--report-dir", str(out), "--expectations", "none",
+            *args]
+    # xdist's workers are processes of their own; a run without them is made in this process
+    result = (pytester.runpytest_subprocess(*argv, timeout=300) if xdist
+              else run_in_process(pytester, argv))
     doc = json.loads((out / "shapes.json").read_text()) if (out / "shapes.json").is_file() else None
     html = (out / "shapes.html").read_text() if (out / "shapes.html").is_file() else ""
     return result, doc, html
@@ -117,9 +119,9 @@ def test_a_raising_gpu_probe_is_reported(pytester, monkeypatch):
     (gpu,) = [c for c in doc["cases"] if c.get("device") == "gpu"]
     assert gpu["outcome"] == "skipped" and said in gpu["message"]
     assert said in html
-    required = pytester.runpytest_subprocess(
+    required = run_in_process(pytester, [
         str(REPO / STRUCTURE), "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO), "-p", "no:randomly",
-        "-p", "no:xdist", "-p", "raising_probe_plugin", "--impl", "keras", "--require-gpu", "--no-report", timeout=300)
+        "-p", "no:xdist", "-p", "raising_probe_plugin", "--impl", "keras", "--require-gpu", "--no-report"])
     assert required.ret == int(pytest.ExitCode.USAGE_ERROR)
     assert re.search(r"--require-gpu: no GPU is visible .* The GPU probe raised " + re.escape(said),
                      required.stderr.str()), required.stderr.str()[-2000:]
@@ -131,9 +133,9 @@ def test_a_collection_error_reaches_the_report(pytester, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     pytester.makepyfile(test_cannot_import="raise RuntimeError('selftest: this module cannot be imported')\n")
     out = pytester.path / "out"
-    result = pytester.runpytest_subprocess(
+    result = run_in_process(pytester, [
         "-p", "rnnconf.harness.plugin", "-p", "no:randomly", "-p", "no:xdist", "--impl", "keras",
-        "--report-dir", str(out), timeout=300)
+        "--report-dir", str(out)])
     assert result.ret == int(pytest.ExitCode.INTERRUPTED), result.stdout.str()[-2000:]
     doc = json.loads((out / "shapes.json").read_text())
     (case,) = doc["cases"]
@@ -278,8 +280,8 @@ def test_a_warning_from_the_suites_own_code_fails_its_test(pytester, monkeypatch
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(HERE)]))
     pytester.makepyfile(test_suite_warns="import warnings\n\ndef test_warns():\n"
                                          "    warnings.warn('selftest: the suite warns', UserWarning)\n")
-    result = pytester.runpytest_subprocess("-c", str(REPO / "pyproject.toml"), "-p", "no:randomly",
-                                           "-p", "no:xdist", "test_suite_warns.py", timeout=300)
+    result = run_in_process(pytester, ["-c", str(REPO / "pyproject.toml"), "-p", "no:randomly",
+                                       "-p", "no:xdist", "test_suite_warns.py"])
     assert result.ret == 1, result.stdout.str()[-2000:]
     result.stdout.fnmatch_lines(["*UserWarning: selftest: the suite warns*", "*1 failed*"])
 
