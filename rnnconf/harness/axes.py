@@ -2,7 +2,7 @@
 
 Any test that asks for one of these fixtures gets it parametrized, in the canonical order of
 :mod:`rnnconf.harness.caseid`; ``@pytest.mark.entries(predicate)`` and ``@pytest.mark.shapes(...)``
-narrow a test. GPU cases skip before any fixture runs when no GPU is visible. Under xdist, every
+narrow a test. Where no GPU is visible, the GPU cases are deselected (and counted for the report). Under xdist, every
 test of one (entry, shape, device) goes to one worker, which builds its layers once.
 """
 
@@ -16,7 +16,10 @@ import pytest
 from rnnconf.spec import catalog, conv_geometry, models, nondefault, option_pairs
 from rnnconf.harness.caseid import DEVICES, parse_case_id, seq_word, state_word
 from rnnconf.harness.options import IMPL_KEY
-from rnnconf.harness.outcomes import no_gpu_reason, not_applicable_reason
+from rnnconf.harness.outcomes import not_applicable_reason
+
+# how many GPU cases this process deselected because no GPU is visible (the report says so)
+GPU_DESELECTED_KEY = pytest.StashKey[int]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -130,6 +133,7 @@ def _marker_arg(metafunc: pytest.Metafunc, name: str) -> Any:
     return marker.args[0] if marker else None
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m: the counts it keeps are of this selection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # an argument a layer does not document is no case of it (GRU has no unit_forget_bias): the
     # product pytest parametrizes is cut to the pairs that exist, before any lane rule
@@ -143,7 +147,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=[i for i in items if shard_of(i.nodeid, count) != index])
         items[:] = keep
     impl = config.stash[IMPL_KEY]
-    no_gpu = pytest.mark.skip(reason=no_gpu_reason(impl)) if not impl.gpus() else None
+    if not impl.gpus():
+        # no GPU visible: the GPU twins are deselected -- one line in the header, the summary and
+        # the report says how many and why -- rather than collected, sent and recorded as skips
+        # (~1 ms each of harness time, a thousand per family)
+        gpu = [i for i in items if getattr(getattr(i, "callspec", None), "params", {}).get("device") == "gpu"]
+        if gpu:
+            config.hook.pytest_deselected(items=gpu)
+            items[:] = [i for i in items if getattr(getattr(i, "callspec", None), "params", {}).get("device") != "gpu"]
+        config.stash[GPU_DESELECTED_KEY] = len(gpu)
     cannot_train = (pytest.mark.skip(reason=not_applicable_reason(impl, impl.facts.inference_only))
                     if impl.facts.inference_only else None)
     for item in items:
@@ -152,8 +164,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = getattr(getattr(item, "callspec", None), "params", {})
         if params.get("device") == "gpu":
             item.add_marker(pytest.mark.gpu)
-            if no_gpu is not None:  # skip before any fixture runs: cheap, and the same reason
-                item.add_marker(no_gpu)
 
 
 def _is_a_case(params: dict) -> bool:

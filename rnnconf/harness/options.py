@@ -29,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--require-gpu", action="store_true", default=False,
                     help="stop with an error when no GPU is visible, instead of skipping GPU cases")
     group.addoption("--device", choices=("all", "cpu", "gpu"), default="all",
-                    help="run the cases of one device only (default: both; GPU cases skip "
+                    help="run the cases of one device only (default: both; GPU cases are deselected "
                          "with a reason when no GPU is visible)")
     group.addoption("--full", action="store_true",
                     default=os.environ.get("RNN_CONFORMANCE_FULL", "") not in ("", "0"),
@@ -90,9 +90,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if gpus:
         gpu_text = ", ".join(gpus)
     elif impl.gpu_probe_error:
-        gpu_text = f"none: the GPU probe raised {impl.gpu_probe_error} (GPU cases skip)"
+        gpu_text = f"none: the GPU probe raised {impl.gpu_probe_error} (GPU cases deselected)"
     else:
-        gpu_text = "none visible (GPU cases skip)"
+        gpu_text = "none visible (GPU cases deselected)"
     lines = [
         f"rnn-conformance: implementation {impl.spec} {impl.version} "
         f"(module {impl.module.__name__}, {impl.flavor}), backend {impl.backend} {impl.backend_version}",

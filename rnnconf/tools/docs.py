@@ -62,6 +62,9 @@ def lane_summary(root: Path, source: str) -> str:
              f"applicable; exit {doc['exit_status']}.",
              f"- **{s['skipped']:,} skipped**, by reason:"]
     lines += [f"  - {count:,}: {reason}" for reason, count in doc["skip_reasons"]]
+    if doc.get("gpu_deselected"):
+        lines.append(f"- **{doc['gpu_deselected']:,} GPU cases deselected**, not run: no GPU was "
+                     "visible (a run on a GPU machine runs them).")
     return "\n".join(lines) + "\n"
 
 
@@ -160,6 +163,8 @@ def record_lane(report_dir: Path, out: Path, command: str) -> dict:
               "implementation": f"{impl['impl']} {impl['version']} on {impl['backend']} {impl['backend_version']}",
               "exit_status": doc["exit_status"], "summary": summary,
               "skip_reasons": sorted(reasons.items(), key=lambda kv: -kv[1])}
+    if impl.get("gpu_cases_deselected"):
+        record["gpu_deselected"] = impl["gpu_cases_deselected"]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     return record

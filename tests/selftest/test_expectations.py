@@ -60,7 +60,7 @@ def test_each_verdict_of_an_expectation(pytester, monkeypatch):
     stale_section = run.stdout.split("stale expectations", 1)[1].split("rnn-conformance reports", 1)[0]
     assert "#6" not in stale_section.split("not run in this lane")[0], run.stdout[-2000:]
     assert re.search(r"rnn-conformance: 1 expectation\(s\) not run in this lane \(their cases are "
-                     r"deselected here; --full runs them\): made-up\.toml #6", run.stdout), run.stdout[-2000:]
+                     r"deselected here: the default lane, --shard, -k, or no GPU\): made-up\.toml #6", run.stdout), run.stdout[-2000:]
 
 
 def test_an_entry_names_the_frame_its_error_arises_in(pytester, monkeypatch):

@@ -54,8 +54,12 @@ def test_reports_name_the_failures(pytester, monkeypatch):
     assert {n for n, c in by_id.items() if c["outcome"] == "failed"} == failing
     assert all("expected 3 items" in by_id[n]["message"] for n in failing), [by_id[n]["message"] for n in failing]
     assert doc["summary"]["failed"] == len(failing) and doc["summary"]["passed"] > 0
-    gpu = [c for c in doc["cases"] if c.get("device") == "gpu"]
-    assert gpu and all(c["outcome"] == "skipped" and "no GPU visible" in c["message"] for c in gpu)
+    # no GPU is visible: each CPU case's GPU twin is deselected, counted, and said to be
+    assert not [c for c in doc["cases"] if c.get("device") == "gpu"]
+    assert doc["implementation"]["gpu_cases_deselected"] == doc["summary"]["total"]
+    assert re.search(rf"rnn-conformance: {doc['summary']['total']} GPU case\(s\) deselected: no GPU visible to ",
+                     result.stdout.str()), result.stdout.str()[-2000:]
+    assert f"{doc['summary']['total']} GPU cases deselected, not run" in html
     assert re.search(r'class="banner bad">\s*<b>pytest exit status 1</b>', html)
     assert "This implementation does not conform" in html
     for nodeid in failing:
@@ -116,9 +120,11 @@ def test_a_raising_gpu_probe_is_reported(pytester, monkeypatch):
     said = "RuntimeError: selftest: CUDA driver initialization failed"
     assert f"the GPU probe raised {said}" in result.stdout.str()
     assert doc["implementation"]["gpu_probe_error"] == said
-    (gpu,) = [c for c in doc["cases"] if c.get("device") == "gpu"]
-    assert gpu["outcome"] == "skipped" and said in gpu["message"]
-    assert said in html
+    assert not [c for c in doc["cases"] if c.get("device") == "gpu"]
+    assert doc["implementation"]["gpu_cases_deselected"] == 1
+    assert re.search(r"1 GPU case\(s\) deselected: no GPU visible to .*" + re.escape(f"(the GPU probe raised {said})"),
+                     result.stdout.str()), result.stdout.str()[-2000:]
+    assert said in html and "1 GPU case deselected, not run" in html
     required = run_in_process(pytester, [
         str(REPO / STRUCTURE), "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO), "-p", "no:randomly",
         "-p", "no:xdist", "-p", "raising_probe_plugin", "--impl", "keras", "--require-gpu", "--no-report"])

@@ -13,17 +13,20 @@ from typing import Any
 
 import pytest
 
+from rnnconf.harness.axes import GPU_DESELECTED_KEY
 from rnnconf.harness.expectations import EXPECT_KEY
+from rnnconf.harness.outcomes import no_gpu_reason
 from rnnconf.harness.options import IMPL_KEY
 from rnnconf.harness.report.record import RECORD_KEY, RECORD_STASH, Collector
 
 COLLECTOR_KEY = pytest.StashKey[Collector]()
 PATHS_KEY = pytest.StashKey[list]()
 # expectation entries ("source|pattern") that match a case this run deselected (the default lane's
-# rule, --shard, -k): such an entry is "not run in this lane", not stale. Workers collect and
+# rule, --shard, -k, no GPU visible): such an entry is "not run in this lane", not stale. Workers collect and
 # deselect, so each sends its set to the controller in xdist's workeroutput.
 NOT_RUN_KEY = pytest.StashKey[set]()
 WORKEROUTPUT_NOT_RUN = "rnnconf.not_run"
+WORKEROUTPUT_GPU = "rnnconf.gpu_deselected"  # every worker collects, and deselects, the same cases
 REPORT_FILES = ("shapes.json", "shapes.html")
 
 
@@ -78,8 +81,11 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist, on the controller: a worker finished; keep what it deselected."""
-    sent = getattr(node, "workeroutput", {}).get(WORKEROUTPUT_NOT_RUN, [])
-    node.config.stash.setdefault(NOT_RUN_KEY, set()).update(sent)
+    output = getattr(node, "workeroutput", {})
+    node.config.stash.setdefault(NOT_RUN_KEY, set()).update(output.get(WORKEROUTPUT_NOT_RUN, []))
+    if WORKEROUTPUT_GPU in output:
+        node.config.stash[GPU_DESELECTED_KEY] = max(output[WORKEROUTPUT_GPU],
+                                                    node.config.stash.get(GPU_DESELECTED_KEY, 0))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -100,6 +106,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workeroutput"):
         config.workeroutput[WORKEROUTPUT_NOT_RUN] = sorted(config.stash.get(NOT_RUN_KEY, set()))
+        if GPU_DESELECTED_KEY in config.stash:
+            config.workeroutput[WORKEROUTPUT_GPU] = config.stash[GPU_DESELECTED_KEY]
         return
     collector = config.stash.get(COLLECTOR_KEY, None)
     if not _writes_reports(config) or collector is None:
@@ -107,6 +115,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from rnnconf.harness.report import writers
 
     collector.not_run = set(config.stash.get(NOT_RUN_KEY, set()))
+    if GPU_DESELECTED_KEY in config.stash:
+        collector.implementation["gpu_cases_deselected"] = config.stash[GPU_DESELECTED_KEY]
     paths = writers.write_all(report_dir(config), collector, config.stash[EXPECT_KEY], int(exitstatus))
     config.stash[PATHS_KEY] = [display_path(str(p), Path(config.rootpath)) for p in paths]
 
@@ -126,7 +136,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if not_run:
             sources = ", ".join(dict.fromkeys(e.source for e in not_run))
             terminalreporter.write_line(f"rnn-conformance: {len(not_run)} expectation(s) not run in this "
-                                        f"lane (their cases are deselected here; --full runs them): {sources}")
+                                        f"lane (their cases are deselected here: the default lane, --shard, -k, or no GPU): {sources}")
+    gpu_deselected = config.stash.get(GPU_DESELECTED_KEY, 0)
+    if gpu_deselected:
+        terminalreporter.write_line(f"rnn-conformance: {gpu_deselected} GPU case(s) deselected: "
+                                    + no_gpu_reason(config.stash[IMPL_KEY]))
     diverged = collections.Counter((d["behaviour"], d["choice"]) for c in (collector.cases if collector else [])
                                    for d in c.get("divergences", []))
     if diverged:
