@@ -130,7 +130,7 @@ def lane(name: str) -> Lane:
                 raise LaneError(f"lane {name!r}: a backend version can be given for "
                                 f"{', '.join(BACKEND_PACKAGES)}")
             requires = tuple(f"{p}=={backend_version}" for p in BACKEND_PACKAGES[backend]) + (
-                ("numpy<2",) if backend == "jax" and _older(backend_version, "0.4.26") else ())
+                _numpy_of_jax(backend_version) if backend == "jax" else ())
         # TensorFlow 2.21 asks for keras>=3.12: an older release overrides that request
         return Lane(name, "keras", backend, (f"keras=={version}", *requires),
                     overrides=(f"keras=={version}",))
@@ -142,11 +142,24 @@ def lane(name: str) -> Lane:
         "or tf-keras@<2.x release> (e.g. keras@3.4.1, keras@3.4.1/jax, keras@3.3.3/jax@0.4.23, tf-keras@2.17.0)")
 
 
-def _older(version: str, than: str) -> bool:
-    """jaxlib before 0.4.26 was built against NumPy 1 and fails to import under NumPy 2."""
+# The NumPy of an older JAX's time: (JAX before this version, the NumPy it gets). A lane that pairs
+# an old JAX with today's NumPy tests a combination never released together:
+# - jaxlib before 0.4.26 was built against NumPy 1 and fails to import under NumPy 2;
+# - JAX's dtype lookup (jax._src.dtypes.dtype) passes a Keras variable to np.result_type, which
+#   NumPy 2.3 refuses ("dtype attribute is not a valid dtype instance": the NumPy 1.20 deprecation
+#   expired) -- so on JAX 0.4.28 and 0.5.0 with NumPy >= 2.3 every `layer.reset_state()` raises.
+#   Checked on JAX 0.4.28 (NumPy 2.0.2 works, 2.3.5 fails), 0.5.0 (2.2.6 works, 2.4.6 fails) and
+#   0.8.1 (2.4.6 works).
+NUMPY_OF_JAX = (("0.4.26", "numpy<2"), ("0.5.0", "numpy<2.1"), ("0.5.1", "numpy<2.3"))
+
+
+def _numpy_of_jax(jax_version: str) -> tuple[str, ...]:
     from packaging.version import Version
 
-    return Version(version) < Version(than)
+    for before, numpy in NUMPY_OF_JAX:
+        if Version(jax_version) < Version(before):
+            return (numpy,)
+    return ()
 
 
 def _known_backend(name: str, backend: str) -> None:

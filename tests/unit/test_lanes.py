@@ -23,7 +23,10 @@ def test_a_release_overrides_what_tensorflow_asks_for():
     assert lanes.lane("keras@3.4.1/jax").backend == "jax"
     old_jax = lanes.lane("keras@3.3.3/jax@0.4.23")
     assert old_jax.requires == ("keras==3.3.3", "jax==0.4.23", "jaxlib==0.4.23", "numpy<2")
-    assert lanes.lane("keras@3.9.2/jax@0.5.0").requires == ("keras==3.9.2", "jax==0.5.0", "jaxlib==0.5.0")
+    # the NumPy of the JAX's time (lanes.NUMPY_OF_JAX): JAX 0.4.28 and 0.5.0 fail under NumPy >= 2.3
+    assert lanes.lane("keras@3.6.0/jax@0.4.28").requires[-1] == "numpy<2.1"
+    assert lanes.lane("keras@3.9.2/jax@0.5.0").requires == ("keras==3.9.2", "jax==0.5.0", "jaxlib==0.5.0", "numpy<2.3")
+    assert lanes.lane("keras@3.13.2/jax@0.8.1").requires == ("keras==3.13.2", "jax==0.8.1", "jaxlib==0.8.1")
 
 
 def test_the_pre_release_takes_the_place_of_keras():
