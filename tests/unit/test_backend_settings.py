@@ -43,3 +43,21 @@ def test_prepare_on_a_jax_without_a_persistent_cache(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", types.SimpleNamespace(__version__="0.4.1", config=config))
     monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
     assert jax_backend.prepare() == "no jax compilation cache (jax 0.4.1 has no jax_compilation_cache_dir)"
+
+
+def test_the_cache_stays_off_where_it_changes_results(monkeypatch, tmp_path):
+    """JAX 0.4.28 and 0.5.0 write donated buffers into the NumPy arrays a layer was set from when
+    the train step comes from the persistent cache: there the suite does not switch it on, and
+    says why; a user's own cache is kept, with the warning."""
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    for version, unsafe in (("0.4.23", False), ("0.4.28", True), ("0.5.0", True), ("0.8.1", False)):
+        config = OldJaxConfig({"jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
+                               "jax_persistent_cache_min_entry_size_bytes"})
+        monkeypatch.setitem(sys.modules, "jax", types.SimpleNamespace(__version__=version, config=config))
+        note = jax_backend.prepare()
+        assert note.startswith("no jax compilation cache") == unsafe, (version, note)
+        assert ("jax_compilation_cache_dir" in config.set) != unsafe, (version, config.set)
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "jax", types.SimpleNamespace(__version__="0.5.0", config=config))
+    assert jax_backend.CACHE_UNSAFE_BECAUSE in jax_backend.prepare()

@@ -43,7 +43,10 @@ def prepare() -> str:
     import jax
 
     if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return f"jax compilation cache {os.environ['JAX_COMPILATION_CACHE_DIR']} (from the environment)"
+        return f"jax compilation cache {os.environ['JAX_COMPILATION_CACHE_DIR']} (from the environment)" + (
+            f"; jax {jax.__version__} {CACHE_UNSAFE_BECAUSE}" if cache_unsafe(jax.__version__) else "")
+    if cache_unsafe(jax.__version__):
+        return f"no jax compilation cache (jax {jax.__version__} {CACHE_UNSAFE_BECAUSE})"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "rnn-conformance", f"jax-{jax.__version__}")
     skipped = apply_settings(jax.config, [("jax_compilation_cache_dir", folder),
@@ -53,6 +56,27 @@ def prepare() -> str:
         return f"no jax compilation cache (jax {jax.__version__} has no jax_compilation_cache_dir)"
     note = "jax compilation cache ~/.cache/rnn-conformance (set JAX_COMPILATION_CACHE_DIR to move it)"
     return note + (f"; jax {jax.__version__} lacks {', '.join(skipped)} (skipped)" if skipped else "")
+
+
+# Where the persistent cache changes results, it stays off: a speed setting must not change what
+# is tested. On JAX 0.4.28 and 0.5.0, a train step loaded from the persistent cache writes its
+# donated buffers into the NumPy arrays a layer's variables were set from (layer.set_weights(arrays);
+# model.fit(...) then changes `arrays`), which a fresh compile does not: two runs of
+#   jax.config.update("jax_compilation_cache_dir", d); ..._min_compile_time_secs = 0
+#   l = keras.layers.LSTM(3, stateful=True); l.build((3, 4, 5)); l.set_weights(w)
+#   m = keras.Model(i, [l(i)]); m.compile(SGD(0.1), ["mse"]); m.fit(x, [y], batch_size=3)
+# leave `w` changed on the second (Keras 3.6.0-3.8.0 with JAX 0.4.28, 3.9.2 with JAX 0.5.0); not
+# on JAX 0.4.23, 0.8.1 or 0.10.2 (related: jax-ml/jax#26216, donation and CPU zero-copy arrays).
+# The versions between were not tried, so the range is the widest the observations allow.
+CACHE_UNSAFE = ("0.4.24", "0.8.1")  # [from, to): the persistent cache stays off
+CACHE_UNSAFE_BECAUSE = ("writes donated buffers into host NumPy arrays when a train step comes from "
+                        "the persistent cache, see rnnconf/impl/backends/jax.py")
+
+
+def cache_unsafe(version: str) -> bool:
+    from packaging.version import Version
+
+    return Version(CACHE_UNSAFE[0]) <= Version(version) < Version(CACHE_UNSAFE[1])
 
 
 def apply_settings(config: Any, settings: list[tuple[str, Any]]) -> list[str]:
