@@ -75,6 +75,13 @@ def pytest_configure(config: pytest.Config) -> None:
             f"--require-gpu: no GPU is visible to {impl.backend} {impl.backend_version} "
             f"({impl.title}).{probe} Run on a machine with a GPU and a GPU build of the backend, "
             "or drop --require-gpu to skip the GPU cases.")
+    if config.getoption("--device") == "gpu" and not impl.gpus():
+        # the GPU cases alone, and no GPU: every case would be deselected (pytest's "no tests")
+        probe = (f" The GPU probe raised {impl.gpu_probe_error}." if impl.gpu_probe_error else "")
+        raise pytest.UsageError(
+            f"--device gpu: no GPU is visible to {impl.backend} {impl.backend_version} "
+            f"({impl.title}), so no case can run.{probe} Run on a machine with a GPU and a GPU "
+            "build of the backend, or pass --device cpu (or all) for the CPU cases.")
     config.stash[IMPL_KEY] = impl
     try:
         config.stash[EXPECT_KEY] = Expectations.for_run(config.getoption("--expectations"),

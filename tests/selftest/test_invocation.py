@@ -58,6 +58,16 @@ def test_require_gpu_without_a_gpu(pytester, monkeypatch, impl):
                        r"drop --require-gpu")
 
 
+def test_gpu_cases_alone_without_a_gpu(pytester, monkeypatch, impl):
+    """--device gpu where no GPU is visible: every case would be deselected, so the run is a
+    usage error that says what to do -- never pytest's "no tests ran"."""
+    if impl.gpus():
+        pytest.skip(f"a GPU is visible here ({', '.join(impl.gpus())}): --device gpu runs")
+    run = run_suite(pytester, monkeypatch, "keras", [STRUCTURE], "--device", "gpu", k=ARITY_LSTM)
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    assert_usage_error(run, rf"--device gpu: no GPU is visible to {backend} \S+", r"pass --device cpu")
+
+
 def test_impl_from_environment(pytester, monkeypatch):
     """RNN_CONFORMANCE_IMPL selects the implementation when --impl is not given."""
     monkeypatch.setenv("RNN_CONFORMANCE_IMPL", "fixtures.broken.wrong_arity")
