@@ -75,6 +75,7 @@ def _keras_global_state(request: pytest.FixtureRequest) -> Any:
     impl = request.config.stash[IMPL_KEY]
     before = impl.global_state()
     yield
+    impl.facts.between_tests()
     after = impl.global_state()
     if after != before:
         impl.set_global_state(before)

@@ -40,6 +40,9 @@ class Backend:
     tensors_have_device: bool = True
     # run once when the implementation loads; returns what it set, for the report header
     prepare: Callable[[], str] = lambda: ""
+    # run after every test: process hygiene that changes no result (JAX releases the compiled
+    # programs' memory mappings before the process runs out of them)
+    between_tests: Callable[[], None] = lambda: None
     # why the backend cannot train ("" when it can); tests marked mode("training") are n/a there
     inference_only: str = ""
     # ---- compiled execution (tests marked mode("compiled")) ----

@@ -61,3 +61,21 @@ def test_the_cache_stays_off_where_it_changes_results(monkeypatch, tmp_path):
     monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path))
     monkeypatch.setitem(sys.modules, "jax", types.SimpleNamespace(__version__="0.5.0", config=config))
     assert jax_backend.CACHE_UNSAFE_BECAUSE in jax_backend.prepare()
+
+
+def test_jax_releases_its_programs_before_the_mappings_run_out(monkeypatch):
+    """Once the process holds more than half of vm.max_map_count mappings, every 25th test
+    clears JAX's caches (XLA's next compile would crash at the limit); below it, nothing."""
+    cleared = []
+    monkeypatch.setitem(sys.modules, "jax", types.SimpleNamespace(clear_caches=lambda: cleared.append(1)))
+    monkeypatch.setattr(jax_backend, "_TESTS", [0])
+    with open("/proc/self/maps", "rb") as f:
+        held = sum(1 for _ in f)
+    monkeypatch.setattr(jax_backend, "_MAP_LIMIT", 10 * held)  # far from it: nothing happens
+    for _ in range(50):
+        jax_backend.release_mappings()
+    assert cleared == []
+    monkeypatch.setattr(jax_backend, "_MAP_LIMIT", held)  # past half of it: every 25th test clears
+    for _ in range(50):
+        jax_backend.release_mappings()
+    assert cleared == [1, 1]

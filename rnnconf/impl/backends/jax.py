@@ -138,4 +138,36 @@ def autodiff(impl: Any, layer: Any, x: np.ndarray, states: list[np.ndarray],
     return Gradients(float(loss), np.asarray(g_x), [np.asarray(g) for g in g_s], weights)
 
 
-BACKEND = Backend("jax", gpus, tf32_off, float64=float64, prepare=prepare, compile=compile, autodiff=autodiff)
+def _max_map_count() -> int:
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read())
+    except (OSError, ValueError):  # not Linux: no such limit to watch
+        return 0
+
+
+_MAP_LIMIT = _max_map_count()
+_TESTS = [0]
+
+
+def release_mappings(every: int = 25) -> None:
+    """Every compiled XLA program keeps a few dozen memory mappings of the process (about 27 per
+    recurrent call on JAX 0.5.0) until JAX's caches let it go. Keras traces a new ``lax.scan``
+    for every recurrent call, so a worker running a few thousand cases gathers tens of thousands,
+    and at Linux's ``vm.max_map_count`` (65,530 by default) XLA's next compile segfaults or aborts:
+    two workers per whole-suite run died so on JAX 0.5.0. Every ``every`` tests, once the process
+    holds more than half the limit, ``jax.clear_caches()`` releases them (a program needed again
+    is compiled again: nothing a test sees changes)."""
+    _TESTS[0] += 1
+    if not _MAP_LIMIT or _TESTS[0] % every:
+        return
+    with open("/proc/self/maps", "rb") as f:
+        held = sum(1 for _ in f)
+    if held > _MAP_LIMIT // 2:
+        import jax
+
+        jax.clear_caches()
+
+
+BACKEND = Backend("jax", gpus, tf32_off, float64=float64, prepare=prepare, compile=compile, autodiff=autodiff,
+                  between_tests=release_mappings)
