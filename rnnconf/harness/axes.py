@@ -137,7 +137,7 @@ def _marker_arg(metafunc: pytest.Metafunc, name: str) -> Any:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # an argument a layer does not document is no case of it (GRU has no unit_forget_bias): the
     # product pytest parametrizes is cut to the pairs that exist, before any lane rule
-    items[:] = [i for i in items if _is_a_case(getattr(getattr(i, "callspec", None), "params", {}))]
+    items[:] = [i for i in items if _is_a_case(_params(i))]
     if not config.getoption("--full"):
         _keep_default_lane(config, items)
     shard = config.getoption("--shard")
@@ -151,19 +151,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # no GPU visible: the GPU twins are deselected -- one line in the header, the summary and
         # the report says how many and why -- rather than collected, sent and recorded as skips
         # (~1 ms each of harness time, a thousand per family)
-        gpu = [i for i in items if getattr(getattr(i, "callspec", None), "params", {}).get("device") == "gpu"]
+        gpu = [i for i in items if _params(i).get("device") == "gpu"]
         if gpu:
             config.hook.pytest_deselected(items=gpu)
-            items[:] = [i for i in items if getattr(getattr(i, "callspec", None), "params", {}).get("device") != "gpu"]
+            items[:] = [i for i in items if _params(i).get("device") != "gpu"]
         config.stash[GPU_DESELECTED_KEY] = len(gpu)
     cannot_train = (pytest.mark.skip(reason=not_applicable_reason(impl, impl.facts.inference_only))
                     if impl.facts.inference_only else None)
     for item in items:
         if cannot_train is not None and item.get_closest_marker("autodiff") is not None:
             item.add_marker(cannot_train)
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        if params.get("device") == "gpu":
+        if _params(item).get("device") == "gpu":
             item.add_marker(pytest.mark.gpu)
+
+
+def _params(item: pytest.Item) -> dict:
+    """The item's parameters by name ({} for a test without any)."""
+    return getattr(getattr(item, "callspec", None), "params", {})
 
 
 def _is_a_case(params: dict) -> bool:
@@ -181,7 +185,7 @@ def _keep_default_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
       its entry does not sweep (catalog.sweeps_every_shape: an entry that adds a code path rather
       than a shape runs on the option shape only)."""
     def keep(item: pytest.Item) -> bool:
-        params = getattr(getattr(item, "callspec", None), "params", {})
+        params = _params(item)
         marker = item.get_closest_marker("default_lane")
         if marker is not None and not marker.args[0](params):
             return False

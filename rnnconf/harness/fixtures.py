@@ -75,9 +75,16 @@ def _keras_global_state(request: pytest.FixtureRequest) -> Any:
     impl = request.config.stash[IMPL_KEY]
     before = impl.global_state()
     yield
-    impl.facts.between_tests()
     after = impl.global_state()
     if after != before:
         impl.set_global_state(before)
         pytest.fail(f"test leaked Keras global state: (dtype policy, floatx) was {before}, "
                     f"left as {after}; pass dtype= to the layer instead", pytrace=False)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """After each test, what the backend does to keep a long worker healthy (Backend.between_tests)."""
+    impl = item.config.stash.get(IMPL_KEY, None)
+    if impl is not None:
+        impl.facts.between_tests()

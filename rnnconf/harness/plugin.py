@@ -1,8 +1,8 @@
 """The pytest plugin, one module per concern (loaded by the repository's ``conftest.py``):
 
 - :mod:`rnnconf.harness.options`: command-line options, the implementation under test, the header;
-- :mod:`rnnconf.harness.axes`: the case axes (parametrization, shape sets, GPU skips, xdist scheduling);
-- :mod:`rnnconf.harness.fixtures`: ``impl``, ``run``/``make_run``, ``record``, the global-state guard;
+- :mod:`rnnconf.harness.axes`: the case axes (parametrization, shape sets, GPU deselection, xdist scheduling);
+- :mod:`rnnconf.harness.fixtures`: ``impl``, ``run``/``make_run``, ``record``, the global-state guard, the backend's between-test hygiene;
 - :mod:`rnnconf.harness.expectations`: known nonconformances and their verdicts;
 - :mod:`rnnconf.harness.report.hooks`: every outcome gathered on the controller, the report writers.
 

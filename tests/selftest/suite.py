@@ -32,7 +32,7 @@ SYMBOLIC = "tests/test_symbolic.py"
 NOTEBOOK = "tests/test_notebook.py"
 DEVICE = "cpu"
 BOTH = (False, True)
-TIMEOUT_S = 300
+TIMEOUT_S = 300  # a self-test's own subprocess (xdist's workers): pytester's timeout
 
 
 class SuiteRun:
@@ -88,17 +88,13 @@ class SuiteRun:
 
 def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, impl: str | None,
               files: Iterable[str], *args: str, k: str | None = None,
-              expectations: str = "none", subprocess: bool = False) -> SuiteRun:
-    """Run ``files`` (repository-relative) of the real suite on ``impl``.
+              expectations: str = "none") -> SuiteRun:
+    """Run ``files`` (repository-relative) of the real suite on ``impl``, in this process
+    (:func:`run_in_process`), on the CPU cases only (``--device cpu``).
 
-    ``impl=None`` passes no ``--impl`` (the environment decides). The run is in this process
-    (:func:`run_in_process`) unless ``subprocess``: a run that must start Python afresh (the
-    import of an implementation, what the environment picks before import) asks for one.
+    ``impl=None`` passes no ``--impl`` (the environment decides).
     """
     out = pytester.path / "outcomes.json"
-    # The inner run imports the harness (rnnconf), the fakes (fixtures.broken) and our plugin.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), str(HERE)]))
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # the inner runs are CPU only: skip GPU probing
     monkeypatch.setenv("CI", "true")  # Hypothesis's derandomized profile: the same examples every run
     argv = [*(str(REPO / f) for f in files),
             "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
@@ -112,10 +108,7 @@ def run_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, impl: 
     if k is not None:
         argv += ["-k", k]
     argv += list(args)
-    if subprocess:
-        result = pytester.runpytest_subprocess(*argv, timeout=TIMEOUT_S)
-    else:
-        result = run_in_process(pytester, argv)
+    result = run_in_process(pytester, argv)
     cases = json.loads(out.read_text()) if out.is_file() else {}
     return SuiteRun(result, cases, "pytest " + " ".join(argv))
 

@@ -12,7 +12,7 @@ import pytest
 
 from rnnconf.spec import catalog
 
-from .suite import HERE, REPO, catalog_ids, run_in_process
+from .suite import HERE, REPO, TIMEOUT_S, catalog_ids, run_in_process
 
 pytestmark = pytest.mark.selftest
 pytest_plugins = ["pytester"]
@@ -29,7 +29,7 @@ def _run(pytester, monkeypatch, impl, *args, files=(STRUCTURE,), xdist=False):
             "-p", "no:randomly", *dist, "--impl", impl, "--report-dir", str(out), "--expectations", "none",
             *args]
     # xdist's workers are processes of their own; a run without them is made in this process
-    result = (pytester.runpytest_subprocess(*argv, timeout=300) if xdist
+    result = (pytester.runpytest_subprocess(*argv, timeout=TIMEOUT_S) if xdist
               else run_in_process(pytester, argv))
     doc = json.loads((out / "shapes.json").read_text()) if (out / "shapes.json").is_file() else None
     html = (out / "shapes.html").read_text() if (out / "shapes.html").is_file() else ""

@@ -2,6 +2,7 @@
 note the report's header prints (JAX 0.4.23, of Keras 3.3's time, lacks
 ``jax_persistent_cache_min_entry_size_bytes``; setting it stopped the run before its first case)."""
 
+import itertools
 import sys
 import types
 
@@ -68,7 +69,7 @@ def test_jax_releases_its_programs_before_the_mappings_run_out(monkeypatch):
     clears JAX's caches (XLA's next compile would crash at the limit); below it, nothing."""
     cleared = []
     monkeypatch.setitem(sys.modules, "jax", types.SimpleNamespace(clear_caches=lambda: cleared.append(1)))
-    monkeypatch.setattr(jax_backend, "_TESTS", [0])
+    monkeypatch.setattr(jax_backend, "_TESTS", itertools.count(1))
     with open("/proc/self/maps", "rb") as f:
         held = sum(1 for _ in f)
     monkeypatch.setattr(jax_backend, "_MAP_LIMIT", 10 * held)  # far from it: nothing happens

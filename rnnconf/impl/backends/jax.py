@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Any, Callable
 
@@ -147,7 +148,7 @@ def _max_map_count() -> int:
 
 
 _MAP_LIMIT = _max_map_count()
-_TESTS = [0]
+_TESTS = itertools.count(1)
 
 
 def release_mappings(every: int = 25) -> None:
@@ -158,8 +159,7 @@ def release_mappings(every: int = 25) -> None:
     two workers per whole-suite run died so on JAX 0.5.0. Every ``every`` tests, once the process
     holds more than half the limit, ``jax.clear_caches()`` releases them (a program needed again
     is compiled again: nothing a test sees changes)."""
-    _TESTS[0] += 1
-    if not _MAP_LIMIT or _TESTS[0] % every:
+    if next(_TESTS) % every or not _MAP_LIMIT:
         return
     with open("/proc/self/maps", "rb") as f:
         held = sum(1 for _ in f)
