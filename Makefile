@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh machine (Python 3.11, pip and make):
 #   make report   the conformance suite on one implementation; writes reports/shapes.{html,json}, reports/junit.xml
-#   make test     everything CI runs: the conformance suite, the oracle's own tests and the self-tests
+#   make test     everything CI runs: the conformance suite, the oracle's own tests, a slice of the
+#                 export family and the self-tests
+#   make export   the export family on every backend that exports, one merged page (reports/export/)
 #
 # Pick what is tested with variables (see README):
 #   make report IMPL=keras KERAS_BACKEND=jax EXTRAS=jax
@@ -26,7 +28,7 @@ STAMP   := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 GPU_OPT := $(if $(REQUIRE_GPU),--require-gpu,)
 FULL_OPT := $(if $(FULL),--full,)
 
-.PHONY: venv lane-deps oracle-deps report test unit selftest matrix releases nightly merge diff test-gpu bench clean
+.PHONY: venv lane-deps oracle-deps export-deps report test unit selftest export export-slice matrix releases nightly merge diff test-gpu bench clean
 
 venv: $(STAMP)
 
@@ -47,12 +49,25 @@ report: venv
 
 # Everything CI runs: the conformance suite (which writes the reports), the harness's own unit
 # tests, and the self-tests that prove each family of checks fails on a broken fake.
-test: oracle-deps report unit selftest
+test: oracle-deps export-deps report unit export-slice selftest
 
 # PyTorch (the 2.13.0 CPU build) pins the NumPy oracle in tests/test_oracle_torch.py; without it
 # those tests skip with a reason. `make test` installs it; `make report` does not need it.
 oracle-deps: venv
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
+
+# The export family's exporters and runtimes on TensorFlow (pyproject's [export] extra): the
+# export slice and the export fakes' self-tests need them; `make report` does not.
+export-deps: venv
+	$(BIN)/python -c "import tf2onnx, onnxruntime, ai_edge_litert, openvino, scipy" 2>/dev/null || $(BIN)/python -m pip install -q -e ".[$(EXTRAS),export]"
+
+# A slice of the export family (tests/test_export.py) on TensorFlow: the notebook's LSTM and GRU,
+# every format, so CI proves the family works; `make export` runs all of it on every backend.
+EXPORT_SLICE ?= [LSTM- or [GRU-
+export-slice: export-deps
+	@mkdir -p $(REPORTS)/export-slice
+	$(PYTEST) -n $(N) tests/test_export.py --export all -k "$(EXPORT_SLICE)" --impl $(IMPL) --device $(DEVICE) \
+	  --report-dir $(REPORTS)/export-slice --junitxml=$(REPORTS)/export-slice/junit.xml
 
 # The harness's own tests: the oracle (against published numbers, by hand, and against PyTorch)
 # and in-process unit tests of the case id, expectations, report view and assertion-site finder.
@@ -88,6 +103,13 @@ matrix: lane-deps
 releases: lane-deps
 	$(BIN)/python -m rnnconf lanes run $(RELEASES) -n $(LANE_N) --reports $(REPORTS)/lanes --merge $(REPORTS)/releases
 
+# The export family: every entry, every Model.export format, run in each format's own runtime, on
+# each backend that exports (TensorFlow, JAX, PyTorch), each lane in its own environment with its
+# exporters and runtimes (rnnconf/tools/lanes.py, EXPORT_REQUIRES); one merged page.
+EXPORT_LANES ?= export
+export: lane-deps
+	$(BIN)/python -m rnnconf lanes run $(EXPORT_LANES) -n $(LANE_N) --reports $(REPORTS)/lanes --merge $(REPORTS)/export
+
 # The pre-release alone (kept as its own target: a one-word check before a Keras upgrade).
 nightly: lane-deps
 	$(BIN)/python -m rnnconf lanes run keras-nightly -n $(LANE_N) --reports $(REPORTS)/lanes
@@ -111,4 +133,4 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .lanes $(REPORTS)/lanes $(REPORTS)/matrix $(REPORTS)/releases $(REPORTS)/shapes.* $(REPORTS)/junit.xml $(REPORTS)/selftest-sites .hypothesis
+	rm -rf $(VENV) .lanes $(REPORTS)/lanes $(REPORTS)/matrix $(REPORTS)/releases $(REPORTS)/export $(REPORTS)/export-slice $(REPORTS)/shapes.* $(REPORTS)/junit.xml $(REPORTS)/selftest-sites .hypothesis

@@ -44,8 +44,9 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "applicable on an inference-only backend; training=True forward calls "
                                        "need no autodiff and run everywhere")
     config.addinivalue_line("markers", "mode(name): how the layer runs in a test -- 'training' (gradients, "
-                                       "fit, training=True) or 'compiled' (model.predict, tf.function, "
-                                       "jax.jit); unmarked tests are 'inference' (eager calls). The report "
+                                       "fit, training=True), 'compiled' (model.predict, tf.function, "
+                                       "jax.jit) or 'export' (Model.export, run in the format's runtime: "
+                                       "selected by --export only); unmarked tests are 'inference' (eager calls). The report "
                                        "groups its columns by mode; tests marked autodiff are n/a on an inference-only backend")
 
 
@@ -138,6 +139,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # an argument a layer does not document is no case of it (GRU has no unit_forget_bias): the
     # product pytest parametrizes is cut to the pairs that exist, before any lane rule
     items[:] = [i for i in items if _is_a_case(_params(i))]
+    _select_exports(config, items)
     if not config.getoption("--full"):
         _keep_default_lane(config, items)
     shard = config.getoption("--shard")
@@ -163,6 +165,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(cannot_train)
         if _params(item).get("device") == "gpu":
             item.add_marker(pytest.mark.gpu)
+
+
+def _select_exports(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The export family (mode "export") runs with ``--export`` only, on the formats it names;
+    without it the family is deselected (the header and the report say which formats ran)."""
+    wanted = config.getoption("--export")
+    chosen = set(wanted)
+    dropped = [i for i in items if mode_of(i) == "export"
+               and _params(i).get("export_format", next(iter(chosen), None)) not in chosen]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        drop = set(map(id, dropped))
+        items[:] = [i for i in items if id(i) not in drop]
 
 
 def _params(item: pytest.Item) -> dict:
@@ -198,7 +213,7 @@ def _keep_default_lane(config: pytest.Config, items: list[pytest.Item]) -> None:
         items[:] = [i for i in items if keep(i)]
 
 
-MODES = ("inference", "training", "compiled")
+MODES = ("inference", "training", "compiled", "export")
 
 
 def mode_of(item: pytest.Item) -> str:

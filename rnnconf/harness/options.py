@@ -35,6 +35,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     default=os.environ.get("RNN_CONFORMANCE_FULL", "") not in ("", "0"),
                     help="run the option tests on every option shape, not one (slower; "
                          "default: $RNN_CONFORMANCE_FULL)")
+    group.addoption("--export", default=os.environ.get("RNN_CONFORMANCE_EXPORT", ""), type=_formats,
+                    help="run the export family (tests/test_export.py) on these formats: 'all' or a "
+                         "comma-separated list of tf_saved_model, onnx, openvino, litert, torch "
+                         "(default: $RNN_CONFORMANCE_EXPORT, else none; make export runs it)")
     group.addoption("--expectations", default="auto",
                     help="TOML file of known nonconformances (each names the failure it expects); "
                          "'auto' picks fixtures/expectations/<impl>[-<backend>].toml, 'none' "
@@ -51,6 +55,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run shard I of N (I/N, 1-based) of the cases, a case's tests together; "
                          "join the shards' shapes.json with python -m rnnconf merge-shards "
                          "(default: $RNN_CONFORMANCE_SHARD)")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    """``"all"`` -> every format; ``"onnx,litert"`` -> those; empty -> none."""
+    from rnnconf.impl.export import BY_NAME
+
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if names == ["all"]:
+        return tuple(BY_NAME)
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"--export {text!r}: unknown format(s) {', '.join(unknown)}; "
+                                         f"expected 'all' or some of {', '.join(BY_NAME)}")
+    return tuple(names)
 
 
 def _shard(text: str) -> tuple[int, int] | None:
@@ -107,6 +125,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"{' [--require-gpu]' if config.getoption('--require-gpu') else ''}",
         f"rnn-conformance: expectations {expectations.describe()}",
     ]
+    exports = config.getoption("--export")
+    lines.append("rnn-conformance: export family: " + (
+        f"formats {', '.join(exports)}" if exports else "not selected (--export all runs it; make export)"))
     if impl.settings:
         lines.append(f"rnn-conformance: backend settings: {impl.settings}")
     for warning in impl.warnings_at_import:  # facts about the implementation, never errors

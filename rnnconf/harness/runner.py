@@ -154,6 +154,94 @@ class CaseRun(Memo):
             return {"full": dict(zip(COMBOS, fn(self.x))), "rows": rows,
                     "part": dict(zip(COMBOS, fn(self.x[:rows])))}
 
+    # ---- export -------------------------------------------------------------------------------
+    # One model per case and format, whose outputs are the four combinations' layers (as the
+    # compiled paths): an export and a runtime load cost far more than running the artifact, so
+    # the per-combination tests read their part of one memoised result.
+    def exported(self, fmt: Any, return_sequences: bool, return_state: bool) -> dict:
+        """One combination of the case exported by ``Model.export(format=fmt.name)`` and run in
+        the format's runtime (:mod:`rnnconf.impl.export`): {"artifact": the loaded Artifact,
+        "declared": the runtime's declared outputs that are this combination's, "total" /
+        "layers_total": how many outputs the artifact has and its layers return, "runs": [(how,
+        rows, steps, flat arrays)]} -- the case's input, then (where the format leaves them free)
+        its first rows and its first steps, so two batch sizes and two sequence lengths run. The
+        runs are read with :func:`exported_calls`, which raises the runtime's error where a run
+        failed (the artifact's declared outputs and operators stay readable).
+
+        The four combinations' layers share one model, and its export (a failure to export,
+        load or run is remembered and raised to each of them); where that model cannot be built
+        or called, each combination gets a model of its own, so one broken combination hides no
+        other."""
+        parts = self.remember(("export", fmt.name, fmt.fixed), lambda: self._run_exported(fmt))
+        return _unwrap(parts[(return_sequences, return_state)])
+
+    def sizes(self, fmt: Any) -> list[tuple[str, int, int]]:
+        """(how, rows, steps) of each run of an exported artifact: the case's batch and time, then
+        one row fewer and about half the steps where ``fmt`` leaves that dimension free."""
+        batch, steps = self.shape.batch, self.shape.timesteps
+        out = [("the case's input", batch, steps)]
+        if "batch" not in fmt.fixed and batch > 1:
+            out.append((f"its first {batch - 1} row(s) (another batch size)", batch - 1, steps))
+        if "time" not in fmt.fixed and steps > 1:
+            out.append((f"its first {steps // 2} step(s) (another sequence length)", batch, steps // 2))
+        return out
+
+    def _run_exported(self, fmt: Any) -> dict:
+        features = tuple(self.x.shape[2:])
+        layers = [self.new_layer(rs, st) for rs, st in COMBOS]
+        try:
+            with CaseContext(f"{self.entry.label} in its four flag combinations, one functional model"), \
+                    self.impl.device(self.device):
+                groups = [(COMBOS, self.impl.export_model(layers, features, self.x))]
+        except Exception:
+            groups = []
+            for layer, combo in zip(layers, COMBOS):
+                try:
+                    with self._context(*combo), self.impl.device(self.device):
+                        groups.append(((combo,), self.impl.export_model([layer], features, self.x)))
+                except Exception as exc:  # this combination only
+                    groups.append(((combo,), exc))
+        parts: dict = {}
+        for combos, built in groups:
+            try:
+                if isinstance(built, BaseException):
+                    raise built
+                parts.update(self._export_group(fmt, combos, *built))
+            except Exception as exc:
+                parts.update({combo: exc for combo in combos})
+        return parts
+
+    def _export_group(self, fmt: Any, combos: tuple, model: Any, counts: list[int]) -> dict:
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        what = (f"{self.entry.label} in its four flag combinations" if len(combos) > 1
+                else self.describe(*combos[0]))
+        features = tuple(self.x.shape[2:])
+        folder = Path(tempfile.mkdtemp(prefix=f"rnnconf-{fmt.name}-"))
+        try:
+            with CaseContext(f"Model.export(format={fmt.name!r}) of {what}"), self.impl.device(self.device):
+                self.impl.export(model, fmt, folder, batch=self.shape.batch, timesteps=self.shape.timesteps)
+            with CaseContext(f"{fmt.runtime} loading the {fmt.name} artifact of {what}"):
+                artifact = self.impl.load_artifact(fmt, folder)
+            runs, error = [], None
+            try:
+                for how, rows, steps in self.sizes(fmt):
+                    with CaseContext(f"{fmt.runtime} running the {fmt.name} artifact of {what} on {how}, "
+                                     f"shape {(rows, steps, *features)}"):
+                        runs.append((how, rows, steps, split_outputs(artifact.run(np.ascontiguousarray(
+                            self.x[:rows, :steps])), counts, combos)))
+            except Exception as exc:  # the artifact loaded: what it declares and holds stays readable
+                error = exc
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        declared = split_outputs(artifact.outputs, counts, combos)
+        return {combo: {"artifact": artifact, "declared": declared[combo], "total": len(artifact.outputs),
+                        "layers_total": sum(counts), "run_error": error,
+                        "runs": [(how, rows, steps, flat[combo]) for how, rows, steps, flat in runs]}
+                for combo in combos}
+
     def stateful_halves(self, path: str) -> dict:
         """Four new stateful layers (one per combination), run by ``path`` on the first half of
         the time steps and then on the second: the second call's flat arrays per combination.
@@ -191,6 +279,25 @@ class CaseRun(Memo):
     def _context(self, return_sequences: bool, return_state: bool) -> "CaseContext":
         return CaseContext(self.describe(return_sequences, return_state))
 
+
+
+def exported_calls(result: dict) -> list:
+    """The runs of an exported combination (:meth:`CaseRun.exported`), or the error of the run
+    that failed."""
+    if result["run_error"] is not None:
+        raise result["run_error"]
+    return result["runs"]
+
+
+def split_outputs(flat: list, counts: list[int], combos: tuple = COMBOS) -> dict:
+    """An artifact's outputs, in the model's order, cut into each combination's part by how many
+    tensors each layer returned; a short or long list leaves its last parts short or long (the
+    last part takes what is left), so only the combinations it concerns fail."""
+    out, at = {}, 0
+    for i, (combo, n) in enumerate(zip(combos, counts)):
+        out[combo] = list(flat[at:] if i == len(counts) - 1 else flat[at:at + n])
+        at += n
+    return out
 
 
 def _call_key(return_sequences: bool, return_state: bool, kwargs: dict[str, Any]) -> tuple | None:

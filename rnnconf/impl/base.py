@@ -297,6 +297,46 @@ class Implementation:
             return [[self.to_numpy(t) for t in (o if isinstance(o, list) else [o])] for o in fn(x)]
         return call
 
+    # ---- export: Model.export and the format's own runtime ----------------------------------
+    def export_model(self, layers: list, feature_shape: tuple, sample: np.ndarray) -> tuple[Any, list[int]]:
+        """One functional model on ``Input(shape=(None, *feature_shape), name="x")`` whose
+        outputs are every layer's returned tensors, flat (as :meth:`predictor`), called once on
+        ``sample`` -- as a model is before anyone exports it: Keras's ONNX exporter refuses a
+        model that has never been called ("The model provided has never called."); and how many
+        tensors each layer returned."""
+        model, counts = self._model_over(self.module.Input(shape=(None, *feature_shape), name="x"), layers)
+        model(sample)
+        return model, counts
+
+    def export(self, model: Any, fmt: Any, folder: Any, *, batch: int, timesteps: int) -> None:
+        """``model.export(path, format=fmt.name)`` into ``folder``. Dimensions the format fixes
+        (``fmt.fixed``) are the case's ``batch`` / ``timesteps``, given as ``input_signature``
+        (and, on torch, ``dynamic_shapes`` for the batch); the rest stay free as the default
+        signature leaves them."""
+        import inspect
+
+        kwargs: dict[str, Any] = {}
+        if "verbose" in inspect.signature(model.export).parameters:
+            kwargs["verbose"] = False
+        feature_shape = tuple(model.inputs[0].shape[2:])
+        if fmt.fixed:
+            shape = (batch if "batch" in fmt.fixed else None, timesteps if "time" in fmt.fixed else None,
+                     *feature_shape)
+            kwargs["input_signature"] = [self.module.InputSpec(shape=shape, dtype="float32", name="x")]
+        if fmt.name == "torch":
+            import torch
+
+            kwargs["dynamic_shapes"] = {0: torch.export.Dim("batch", min=1, max=1024)}
+        model.export(str(fmt.path_in(folder)), format=fmt.name, **kwargs)
+
+    def load_artifact(self, fmt: Any, folder: Any) -> Any:
+        """The artifact in ``folder`` loaded by the format's runtime; an implementation module
+        may bring its own runtime for a format (``RNNCONF_RUNTIMES = {format name: load(path)}``,
+        e.g. a build of a runtime under test)."""
+        own = getattr(self.module, "RNNCONF_RUNTIMES", {}).get(fmt.name)
+        path = fmt.path_in(folder)
+        return own(path) if own is not None else fmt.load(path)
+
     def no_compile(self) -> str:
         """Why this backend has no compiled function to check ("" when it has one)."""
         if self.facts.compile is not None:

@@ -9,7 +9,8 @@ lanes' reports into one page (``python -m rnnconf merge``).
 A lane is named ``<implementation>-<backend>`` (``keras-jax``) or ``<package>@<release>``
 (``keras@3.4.1`` on TensorFlow, ``keras@3.4.1/torch`` on another backend, ``keras@3.3.3/jax@0.4.23``
 with the backend of the release's time, ``tf-keras@2.17.0``,
-``keras-nightly``); ``<lane>+gpu`` (``keras-jax+gpu``) takes the backend's CUDA build. Every lane is one :class:`Lane` made by :func:`lane`: the table below is
+``keras-nightly``); ``<lane>+gpu`` (``keras-jax+gpu``) takes the backend's CUDA build, and
+``<lane>+export`` (``keras-jax+export``) adds the exporters and runtimes and runs the export family. Every lane is one :class:`Lane` made by :func:`lane`: the table below is
 the only place a lane's requirements are written.
 """
 
@@ -84,6 +85,8 @@ class Lane:
     overrides: tuple[str, ...] = ()   # replace what other packages ask for (uv --overrides)
     excludes: tuple[str, ...] = ()    # drop a package others ask for (uv --excludes)
     local_wheels: bool = True         # look in $PIP_FIND_LINKS (the CPU build of torch lies there)
+    tests: tuple[str, ...] = ("tests",)  # what pytest runs (the conformance suite; the export family alone)
+    pytest_args: tuple[str, ...] = ()    # more pytest arguments the lane needs (--export all)
 
     @property
     def folder(self) -> str:
@@ -102,8 +105,28 @@ GPU_BUILDS = {
 }
 
 
+# An export lane (``<lane>+export``, e.g. keras-jax+export) adds what Model.export needs on the
+# backend and the runtimes that run its artifacts, and runs the export family alone
+# (tests/test_export.py, --export all). tf_saved_model on JAX converts with jax2tf, which needs
+# TensorFlow; litert has no JAX exporter and needs litert-torch on PyTorch (not installed: those
+# cases skip with the install command); tf_saved_model on PyTorch needs torch_xla (likewise).
+EXPORT_RUNTIMES = ("onnx==1.23.2", "onnxruntime==1.32.0", f"openvino=={OPENVINO}", "scipy")
+EXPORT_REQUIRES = {
+    "tensorflow": ("tf2onnx==1.17.0", "ai-edge-litert==2.3.0", *EXPORT_RUNTIMES),
+    "jax": (f"tensorflow=={TENSORFLOW}", "jax2onnx", *EXPORT_RUNTIMES),
+    "torch": ("onnxscript", *EXPORT_RUNTIMES),
+}
+EXPORT_LANES = ("keras-tensorflow+export", "keras-jax+export", "keras-torch+export")
+
+
 def lane(name: str) -> Lane:
     """The lane called ``name`` (see the module docstring for the forms)."""
+    if name.endswith("+export"):
+        base = lane(name.removesuffix("+export"))
+        if base.backend not in EXPORT_REQUIRES or base.impl != "keras":
+            raise LaneError(f"lane {name!r}: export lanes exist for keras on {', '.join(EXPORT_REQUIRES)}")
+        return dataclasses.replace(base, name=name, requires=(*base.requires, *EXPORT_REQUIRES[base.backend]),
+                                   tests=("tests/test_export.py",), pytest_args=("--export", "all"))
     if name.endswith("+gpu"):
         base = lane(name.removesuffix("+gpu"))
         if base.backend not in GPU_BUILDS or base.impl != "keras":
@@ -227,10 +250,10 @@ def run_lane(spec: Lane, reports: Path, workers: str, extra: list[str]) -> int:
     record["installed"] = installed(venv)
     env = dict(os.environ, KERAS_BACKEND=spec.backend)
     env.pop("RNN_CONFORMANCE_IMPL", None)
-    cmd = [str(venv / "bin" / "python"), "-m", "pytest", "-n", workers, "tests",
+    cmd = [str(venv / "bin" / "python"), "-m", "pytest", "-n", workers, *spec.tests,
            "--ignore=tests/selftest", "--ignore=tests/unit", "--ignore=tests/test_oracle.py",
            "--ignore=tests/test_oracle_torch.py", "--impl", spec.impl, "--lane", spec.name,
-           "--report-dir", str(out), f"--junitxml={out / 'junit.xml'}", "-q", *extra]
+           "--report-dir", str(out), f"--junitxml={out / 'junit.xml'}", "-q", *spec.pytest_args, *extra]
     print(f"[{spec.name}] {' '.join(f'{k}={v}' for k, v in record['installed'].items())}", flush=True)
     started = time.monotonic()
     with open(out / "pytest.log", "w") as log:
@@ -245,7 +268,7 @@ def run_lane(spec: Lane, reports: Path, workers: str, extra: list[str]) -> int:
 def lane_rows(reports: Path, names: list[str]) -> list[dict]:
     """One row per lane run under ``reports``: what was installed, what ran and how it ended,
     and how long it took (the data of :func:`results_table`, and what ``record`` keeps)."""
-    known = [lane(n).folder for n in (*MATRIX, *RELEASES)]
+    known = [lane(n).folder for n in (*MATRIX, *RELEASES, *EXPORT_LANES)]
     folders = [reports / lane(n).folder for n in names] if names else sorted(
         (p.parent for p in reports.glob("*/lane.json")),
         key=lambda f: (known.index(f.name) if f.name in known else len(known), f.name))
@@ -331,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print("matrix:  ", " ".join(MATRIX))
         print("releases:", " ".join(RELEASES))
+        print("export:  ", " ".join(EXPORT_LANES))
         return 0
     if args.command == "table":
         print(results_table(lane_rows(Path(args.reports), args.lanes)))
@@ -341,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     names: list[str] = []
     for name in args.lanes:
-        names += {"matrix": MATRIX, "releases": RELEASES}.get(name, (name,))
+        names += {"matrix": MATRIX, "releases": RELEASES, "export": EXPORT_LANES}.get(name, (name,))
     try:
         specs = [lane(n) for n in dict.fromkeys(names)]
     except LaneError as exc:

@@ -50,6 +50,7 @@ class Caught:
     failed: dict[str, frozenset[str]]  # failure-message regex -> node ids that fail with it
     passed: frozenset[str]
     outcome: str = "failed"  # "error" when the failure is in setup/teardown
+    args: tuple[str, ...] = ()  # more command-line arguments of the inner run (--export onnx)
 
     def selected(self) -> set[str]:
         return set(self.passed).union(*self.failed.values())
@@ -64,21 +65,21 @@ def caught(fake: str, family: str, files: tuple[str, ...], k: str, failed: dict[
 def assert_fake_caught(pytester, monkeypatch, spec: "Caught") -> None:
     """Run the suite on ``spec``'s fake: the header names it, the run fails, and exactly the
     node ids the spec says fail (with its messages) while its controls pass; log the sites."""
-    run = run_suite(pytester, monkeypatch, f"fixtures.broken.{spec.fake}", spec.files, k=spec.k)
+    run = run_suite(pytester, monkeypatch, f"fixtures.broken.{spec.fake}", spec.files, *spec.args, k=spec.k)
     assert f"implementation fixtures.broken.{spec.fake} " in run.stdout, "the header must name the fake"
     assert run.ret != 0, f"the suite passed on fixtures.broken.{spec.fake}: {spec.family} cannot fail"
     run.assert_outcomes(failed=spec.failed, passed=spec.passed, outcome=spec.outcome)
     log_failing_sites(spec.fake, run)
 
 
-def assert_keras_passes_what_fakes_fail(pytester, monkeypatch, impl, specs) -> None:
+def assert_keras_passes_what_fakes_fail(pytester, monkeypatch, impl, specs, args=()) -> None:
     """The control: every node id one of ``specs``' fakes must fail passes on Keras itself, so
     each failure is the fake's bug and not the check (a known nonconformance, read from the
     expectation files and not from a run, xfails instead)."""
     must_fail = set().union(*(nodes for c in specs for nodes in c.failed.values()))
     known = Expectations.for_run("auto", REPO, impl)
     xfailed = {n for n in must_fail if known.match(n) is not None}
-    run = run_suite(pytester, monkeypatch, "keras", sorted(must_fail), expectations="auto")
+    run = run_suite(pytester, monkeypatch, "keras", sorted(must_fail), *args, expectations="auto")
     run.assert_outcomes(passed=must_fail - xfailed, xfailed=xfailed)
 
 

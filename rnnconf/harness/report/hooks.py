@@ -117,6 +117,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     collector.not_run = set(config.stash.get(NOT_RUN_KEY, set()))
     if GPU_DESELECTED_KEY in config.stash:
         collector.implementation["gpu_cases_deselected"] = config.stash[GPU_DESELECTED_KEY]
+    collector.implementation["export_formats"] = list(config.getoption("--export"))
     paths = writers.write_all(report_dir(config), collector, config.stash[EXPECT_KEY], int(exitstatus))
     config.stash[PATHS_KEY] = [display_path(str(p), Path(config.rootpath)) for p in paths]
 

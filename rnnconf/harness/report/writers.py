@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rnnconf.impl.export import FORMATS
 from rnnconf.spec import arguments, catalog, contract, models, option_pairs, pairwise, unspecified
 from rnnconf.harness.caseid import seq_word, state_word
 from rnnconf.harness.outcomes import SEVERITY
@@ -19,7 +20,8 @@ from rnnconf.harness.outcomes import SEVERITY
 SCHEMA = "rnn-conformance/shapes/3"
 OUTCOMES = ("passed", "failed", "error", "crashed", "xfailed", "xpassed", "skipped")
 COMBOS = [(rs, st) for rs in (False, True) for st in (False, True)]
-MODES = ("inference", "training", "compiled")  # rnnconf.harness.axes.MODES: a test's mode marker
+EXPORT_FORMATS = [f.name for f in FORMATS]
+MODES = ("inference", "training", "compiled", "export")  # rnnconf.harness.axes.MODES: a test's mode marker
 ACROSS = "across combinations"
 # "in a model": per catalog entry, the families that put it in a model (rnnconf/spec/models.py);
 # a composition kind's column, and the masked-model tests' (the entry behind Masking/Embedding)
@@ -157,8 +159,8 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
     # 2. the matrix: entry x column, columns grouped by device, then by mode (how the layer ran:
     # eager inference per flag combination; training and compiled per test module)
     combos = [contract.flags_id(rs, st) for rs, st in COMBOS]
-    by_mode = {m: sorted({_short(c["module"]) for c in cases if "entry" in c and c.get("mode") == m})
-               for m in MODES[1:]}
+    by_mode = {m: sorted({_matrix_column(c)[2] for c in cases if "entry" in c and c.get("mode") == m},
+                         key=_column_order) for m in MODES[1:]}
     # ... and "in a model": each composition's cases count for every catalog entry in it too
     in_models = {c["id"]: c for c in doc["catalog"] if "composition" in c}
     model_columns = [label for kind, label in MODEL_COLUMNS.items()
@@ -166,7 +168,8 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
                             in_models.get(c.get("entry"), {}).get("composition") == kind for c in cases)]
     matrix_groups = []
     for d in devices:
-        matrix_groups.append({"device": d, "mode": "inference", "columns": combos + [ACROSS]})
+        if any(c.get("device") == d and c.get("mode", "inference") == "inference" for c in cases):
+            matrix_groups.append({"device": d, "mode": "inference", "columns": combos + [ACROSS]})
         matrix_groups += [{"device": d, "mode": m, "columns": by_mode[m]} for m in MODES[1:] if by_mode[m]]
         if model_columns:
             matrix_groups.append({"device": d, "mode": IN_A_MODEL, "columns": model_columns})
@@ -222,6 +225,7 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
     self_tests = sorted({t for (_, (t, _)), d in deviations.items() if d["against"] == "self"})
     tolerances = sorted({d["tolerance"] for d in deviations.values() if d["tolerance"]})
     return {
+        "exported": _exported_view(doc, entry_ids),
         "devices": devices,
         "combos": [contract.flags_id(rs, st) for rs, st in COMBOS],
         "combo_flags": COMBOS,
@@ -242,6 +246,61 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _exported_view(doc: dict[str, Any], entry_ids: list[str]) -> dict[str, Any]:
+    """The "Exported models" section: per format and device, entries down and flag combinations
+    across; a cell is the worst outcome of the family's tests of that combination, with what the
+    runtime returned on the case's input (``returned``, view ``exported``) and declared; a row
+    head holds the artifact's operator summary. Plus the LiteRT export with the batch free."""
+    cases = [c for c in doc["cases"] if c.get("mode") == "export" and c.get("entry")]
+    fmt_of = {c["nodeid"]: next((p for p in c.get("params", []) if p in EXPORT_FORMATS), "") for c in cases}
+    tables = []
+    for fmt in EXPORT_FORMATS:
+        for device in sorted({c.get("device") for c in cases if fmt_of[c["nodeid"]] == fmt}):
+            mine = [c for c in cases if fmt_of[c["nodeid"]] == fmt and c.get("device") == device
+                    and c["test"] != "test_litert_default_signature_runs"]
+            rows = []
+            for eid in entry_ids:
+                of_entry = [c for c in mine if c["entry"] == eid]
+                if not of_entry:
+                    continue
+                cells = []
+                for rs, st in COMBOS:
+                    group = [c for c in of_entry if c.get("return_sequences") == rs
+                             and c.get("return_state") in (st, None if st else "-")]
+                    if not group:
+                        cells.append(None)
+                        continue
+                    worst = _worst(group)
+                    shown = next((c for c in group if c.get("returned", {}).get("view") == "exported"), {})
+                    export = shown.get("notes", {}).get("export", {})
+                    cells.append({"outcome": worst["outcome"], "nodeid": worst["nodeid"], "message": worst["message"],
+                                  "got": shown.get("returned", {}).get("got", ""),
+                                  "expected": shown.get("returned", {}).get("expected", ""),
+                                  "declared": export.get("outputs", []),
+                                  "checks": dict(collections.Counter(c["outcome"] for c in group))})
+                notes = next((c["notes"]["export"] for c in of_entry if c.get("notes", {}).get("export")), {})
+                rows.append({"entry": eid, "cells": cells, "recurrence": notes.get("recurrence", ""),
+                             "extra": notes.get("extra", ""), "operators": notes.get("operators", "")})
+            if rows:
+                counts = collections.Counter(c["outcome"] for c in mine)
+                tables.append({"format": fmt, "device": device, "rows": rows, "counts": dict(counts),
+                               "runtime": FORMATS[EXPORT_FORMATS.index(fmt)].runtime})
+    free = []
+    for c in cases:
+        if c["test"] == "test_litert_default_signature_runs":
+            notes = c.get("notes", {}).get("export", {})
+            free.append({"entry": c["entry"], "device": c.get("device"), "outcome": c["outcome"],
+                         "nodeid": c["nodeid"], "message": c["message"], "recurrence": notes.get("recurrence", ""),
+                         "extra": notes.get("extra", ""), "operators": notes.get("operators", "")})
+    free.sort(key=lambda r: (entry_ids.index(r["entry"]) if r["entry"] in entry_ids else 0, r["device"] or ""))
+    return {"formats": list(doc["implementation"].get("export_formats", [])), "tables": tables, "litert_free": free}
+
+
+def _column_order(column: str) -> tuple:
+    """Export formats in the order Keras lists them, other columns by name."""
+    return (EXPORT_FORMATS.index(column), "") if column in EXPORT_FORMATS else (len(EXPORT_FORMATS), column)
+
+
 def _short(module: str) -> str:
     """``tests/test_gradients.py`` -> ``gradients``: a matrix column's name."""
     return module.rsplit("/", 1)[-1].removeprefix("test_").removesuffix(".py")
@@ -250,6 +309,9 @@ def _short(module: str) -> str:
 def _matrix_column(case: dict) -> tuple[str | None, str, str]:
     """(device, mode, column) of a case in the matrix."""
     mode = case.get("mode", "inference")
+    if mode == "export":  # a column per format: the test's format parameter
+        return case.get("device"), mode, next((p for p in case.get("params", []) if p in EXPORT_FORMATS),
+                                              _short(case["module"]))
     if mode != "inference":
         return case.get("device"), mode, _short(case["module"])
     rs, st = case.get("return_sequences"), case.get("return_state")

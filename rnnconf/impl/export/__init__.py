@@ -1,0 +1,164 @@
+"""Export formats: ``Model.export(path, format=...)`` and the runtime each artifact is run in.
+
+A :class:`Format` holds what the export family needs to know about one of ``Model.export``'s
+formats: the backends Keras documents it for, the first release that documents it, what the
+exporter itself needs installed, how a path must end, which dimensions stay free in the
+artifact, and the runtime that loads it -- never Keras: ``tf.saved_model.load``,
+``onnxruntime.InferenceSession``, ``ai_edge_litert``'s ``Interpreter``, OpenVINO's
+``Core().compile_model``, ``torch.export.load``. Each runtime has one module here with a
+``load(path) -> Artifact``; a new format is one module and one row of :data:`FORMATS`.
+
+An :class:`Artifact` is what a runtime loaded: ``run(x)`` returns the artifact's outputs as NumPy
+arrays in the order the Keras model lists its outputs (how each runtime's names map onto that
+order is the runtime module's docstring), ``outputs`` what the runtime declares about them (name,
+shape with ``None`` for a free dimension, dtype), and ``operators`` what the artifact is made of.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Output:
+    name: str
+    shape: tuple  # None where the runtime declares the dimension free
+    dtype: str
+
+    def text(self) -> str:
+        dims = ", ".join("?" if d is None else str(d) for d in self.shape)
+        return f"{self.name} ({dims}) {self.dtype}"
+
+
+@dataclasses.dataclass
+class Operators:
+    """What an artifact is made of: every operator and how often it occurs (loop bodies
+    included), and a one-line verdict on how the recurrence was exported."""
+
+    counts: dict[str, int]
+    recurrence: str       # e.g. "fused LSTM node", "Loop", "WHILE (builtin)", "unrolled"
+    extra: str = ""       # e.g. "Select TF (Flex) operators: FlexTensorListReserve, ..."
+
+    def text(self) -> str:
+        top = ", ".join(f"{k}×{v}" if v > 1 else k for k, v in sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[:12])
+        more = len(self.counts) - 12
+        return (f"{self.recurrence}{'; ' + self.extra if self.extra else ''} -- operators: {top}"
+                f"{f' (+{more} more kinds)' if more > 0 else ''}")
+
+
+class Artifact:
+    """A loaded artifact (see the module docstring)."""
+
+    input_name: str = ""
+    outputs: list[Output]
+    operators: Operators
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        raise NotImplementedError
+
+
+class RuntimeMissing(Exception):
+    """The format's runtime (or what its exporter needs) is not installed here."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Format:
+    name: str                  # Model.export's format=
+    runtime: str               # the runtime that runs the artifact, as the report names it
+    module: str                # this package's module for the runtime (its load())
+    requires: tuple[str, ...]  # the runtime's own import names
+    install: str               # how to install the runtime
+    suffix: str                # "" (a folder) or the suffix Model.export demands
+    backends: tuple[str, ...]  # the backends Keras documents the format for
+    since: str                 # the first Keras release whose Model.export documents it
+    # which of (batch, time) the family leaves free when it exports; a fixed one is the case's
+    fixed: tuple[str, ...] = ()
+    why_fixed: str = ""
+    # what the exporter needs besides the backend, per backend (import name -> pip name)
+    exporter_needs: Callable[[str], dict[str, str]] = lambda backend: {}
+
+    def missing(self, backend: str) -> str:
+        """"" when the runtime and the exporter's own needs are importable; else what to install."""
+        needed = {name: name for name in self.requires}
+        needed.update(self.exporter_needs(backend))
+        absent = [pip for name, pip in needed.items() if importlib.util.find_spec(name) is None]
+        if not absent:
+            return ""
+        return (f"{self.name}: {', '.join(sorted(set(absent)))} not installed "
+                f"(pip install -e '.[export]', or {self.install})")
+
+    def load(self, path: Path) -> Artifact:
+        return importlib.import_module(f"rnnconf.impl.export.{self.module}").load(path)
+
+    def path_in(self, folder: Path) -> Path:
+        return folder / f"model{self.suffix}" if self.suffix else folder / "model"
+
+
+def _onnx_exporter(backend: str) -> dict[str, str]:
+    # Model.export(format="onnx") converts with tf2onnx on TensorFlow, jax2onnx on JAX and
+    # torch.onnx (its dynamo exporter needs onnxscript) on PyTorch
+    return {"tensorflow": {"tf2onnx": "tf2onnx"}, "jax": {"jax2onnx": "jax2onnx"},
+            "torch": {"onnxscript": "onnxscript"}}.get(backend, {})
+
+
+def _openvino_exporter(backend: str) -> dict[str, str]:
+    # Model.export(format="openvino") imports keras.src.backend.openvino, which imports
+    # scipy.signal -- a requirement the exporter does not declare (docs/export.md)
+    return {"scipy": "scipy"}
+
+
+EXPORT_INSTALL = "pip install -e '.[export]'"
+FORMATS: tuple[Format, ...] = (
+    Format("tf_saved_model", "tf.saved_model.load", "saved_model", ("tensorflow",),
+           "pip install tensorflow", "", ("tensorflow", "jax", "torch"), "3.0.0",
+           exporter_needs=lambda backend: {"tensorflow": "tensorflow", **({"torch_xla": "torch_xla"} if backend == "torch" else {})}),
+    Format("onnx", "onnxruntime", "onnx", ("onnxruntime", "onnx"), "pip install onnx onnxruntime",
+           ".onnx", ("tensorflow", "jax", "torch"), "3.8.0", exporter_needs=_onnx_exporter),
+    Format("openvino", "openvino", "openvino", ("openvino",), "pip install openvino scipy", ".xml",
+           ("tensorflow", "jax", "torch"), "3.11.0", exporter_needs=_openvino_exporter),
+    Format("litert", "ai_edge_litert", "litert", ("ai_edge_litert",), "pip install ai-edge-litert",
+           ".tflite", ("tensorflow", "torch"), "3.13.0", fixed=("batch",),
+           why_fixed=("exported with the case's batch in input_signature: with the batch left free, "
+                      "a recurrent layer's while loop becomes Select TF (Flex) TensorList operators "
+                      "that the plain interpreter cannot run (test_litert_default_signature_runs "
+                      "checks that export)")),
+    Format("torch", "torch.export.load", "torch_program", ("torch",), "pip install torch",
+           ".pt2", ("torch",), "3.15.0", fixed=("time",),
+           why_fixed=("exported with dynamic_shapes for the batch only: the torch backend runs the "
+                      "recurrence as a Python loop, so torch.export specializes the time dimension")),
+)
+BY_NAME = {f.name: f for f in FORMATS}
+
+
+def n_a(fmt: Format, backend: str, keras_version: str) -> str:
+    """Why ``fmt`` is no case of this implementation ("" when it is): the backends and releases
+    Keras's own ``Model.export`` documentation names."""
+    from packaging.version import InvalidVersion, Version
+
+    if backend not in fmt.backends:
+        return (f"Keras documents format={fmt.name!r} for the {', '.join(fmt.backends)} "
+                f"backend{'s' if len(fmt.backends) > 1 else ''}, not {backend} (Model.export's docstring)")
+    try:
+        older = Version(keras_version) < Version(fmt.since)
+    except InvalidVersion:
+        older = False
+    if older:
+        return f"Keras {keras_version}'s Model.export has no format={fmt.name!r} (documented from {fmt.since})"
+    return ""
+
+
+def free_dims(shape: Any) -> tuple:
+    """A declared shape with every unknown dimension as None (runtimes spell it -1, a name, ...)."""
+    out = []
+    for d in shape:
+        if isinstance(d, (int, np.integer)) and int(d) >= 0:
+            out.append(int(d))
+        else:
+            out.append(None)
+    return tuple(out)
