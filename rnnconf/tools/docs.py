@@ -18,7 +18,10 @@ part differs from what this tool writes). The kinds:
 - ``lane-summary docs/runs/<name>.json``: one recorded default lane (``python -m rnnconf docs
   record REPORT_DIR``): cases run, passed, known failures, skipped with their reasons;
 - ``arguments rnnconf/spec/documented_arguments.json``: per layer class, the arguments its
-  docstrings document and which of them a test claims (``rnnconf/spec/arguments.py``).
+  docstrings document and which of them a test claims (``rnnconf/spec/arguments.py``);
+- ``export-table docs/runs/<name>.json``: a recorded export run (``python -m rnnconf docs
+  record-export OUT REPORT_DIR...``): per backend, format and entry, whether the exported
+  artifact round-trips.
 
 ``--check`` writes nothing and exits 1 when a part is stale.
 """
@@ -110,9 +113,101 @@ def documented_arguments(root: Path, source: str) -> str:
     return arguments.markdown(table["documented"], table["sources"])
 
 
+# ---- the export family: which format round-trips which entry, per backend ----
+FREE_BATCH = "litert, batch free"  # test_litert_default_signature_runs: the docstring's export
+EXPORT_MARKS = {"passed": "✓", "known": "known", "failed": "✗", "na": "n/a", "missing": "not installed"}
+
+
+def _export_status(cases: list[dict]) -> tuple[str, str]:
+    """One (backend, format, entry): ``passed`` (every check ran and held), ``known`` (a known
+    nonconformance, and which), ``failed``, ``na`` or ``missing`` (the runtime is not installed)."""
+    outcomes = {c["outcome"] for c in cases}
+    if outcomes & {"failed", "error", "crashed", "xpassed"}:
+        return "failed", ""
+    if "xfailed" in outcomes:
+        known = sorted({c.get("expectation", {}).get("entry", "") for c in cases if c["outcome"] == "xfailed"})
+        return "known", ", ".join(k for k in known if k)
+    ran = [c for c in cases if c["outcome"] != "skipped"]
+    if ran:
+        return "passed", ""
+    if all("not_applicable" in c for c in cases):
+        return "na", ""
+    return "missing", cases[0]["message"].removeprefix("Skipped: ").splitlines()[0] if cases else ""
+
+
+def record_export(lane_dirs: list[Path], out: Path, command: str) -> dict:
+    """Keep an export run -- one shapes.json per backend's lane -- as ``out``: per backend, format
+    and entry, whether the exported artifact round-trips (every check held), fails as a known
+    nonconformance says, fails, is n/a or its runtime is not installed; and each lane's counts."""
+    from rnnconf.impl.export import FORMATS
+
+    names = [f.name for f in FORMATS]
+    lanes_out, cells = [], {}
+    for folder in lane_dirs:
+        doc = json.loads((folder / "shapes.json").read_text())
+        impl = doc["implementation"]
+        backend = impl["backend"]
+        lane_json = folder / "lane.json"
+        timing = json.loads(lane_json.read_text()) if lane_json.is_file() else {}
+        order = [e["id"] for e in doc["catalog"]]
+        groups: dict = collections.defaultdict(list)
+        for c in doc["cases"]:
+            fmt = next((p for p in c.get("params", []) if p in names), None)
+            if c.get("mode") == "export" and fmt and c.get("entry"):
+                if c["test"] == "test_litert_default_signature_runs":
+                    fmt = FREE_BATCH
+                groups[(fmt, c["entry"])].append(c)
+        keys = sorted(groups, key=lambda k: order.index(k[1]) if k[1] in order else len(order))
+        cells[backend] = {fmt: {entry: list(_export_status(groups[(f, entry)])) for f, entry in keys if f == fmt}
+                          for fmt in (*names, FREE_BATCH)}
+        counts = collections.Counter(c["outcome"] for c in doc["cases"])
+        lanes_out.append({"lane": impl.get("lane", ""), "backend": f"{backend} {impl['backend_version']}",
+                          "keras": impl["version"], "exit": doc["exit_status"], "run_s": timing.get("run_s"),
+                          "counts": dict(counts)})
+    record = {"recorded": _dt.date.today().isoformat(), "machine": lanes.machine(), "command": command,
+              "lanes": lanes_out, "cells": cells}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    return record
+
+
+def export_table(root: Path, source: str) -> str:
+    """Which format round-trips which entry on which backend, from a recorded export run."""
+    doc = json.loads((root / source).read_text())
+    lines = [f"*Recorded {doc['recorded']} on {doc['machine']}: `{doc['command']}`.*", ""]
+    for lane in doc["lanes"]:
+        c = lane["counts"]
+        lines.append(f"- `{lane['lane']}` (keras {lane['keras']}, {lane['backend']}): {c.get('passed', 0):,} passed, "
+                     f"{c.get('xfailed', 0):,} known failures, "
+                     f"{sum(c.get(k, 0) for k in ('failed', 'error', 'crashed', 'xpassed')):,} failed, "
+                     f"{c.get('skipped', 0):,} skipped; exit {lane['exit']}"
+                     + (f", {lane['run_s']} s" if lane.get("run_s") is not None else ""))
+    # a format Keras does not document for a backend is left out (every cell n/a)
+    columns = [(b, f) for b, fmts in doc["cells"].items() for f, entries in fmts.items()
+               if entries and any(status != "na" for status, _ in entries.values())]
+    entries = list(dict.fromkeys(e for b, f in columns for e in doc["cells"][b][f]))
+    lines += ["", "| entry | " + " | ".join(f"{f} ({b})" for b, f in columns) + " |",
+              "|---|" + "---|" * len(columns)]
+    known: dict[str, set] = collections.defaultdict(set)
+    for e in entries:
+        row = []
+        for b, f in columns:
+            status, what = doc["cells"][b][f].get(e, ["", ""])
+            row.append(EXPORT_MARKS.get(status, "–") + (f" ({what})" if status == "known" else ""))
+            if status == "known":
+                known[what].add(f"{f} ({b})")
+        lines.append(f"| {e} | " + " | ".join(row) + " |")
+    lines += ["", "✓: every check of the entry's exported artifact held; known: it fails as the named entry of "
+              "`docs/nonconformances.md` says; ✗: it fails; n/a: Keras does not document the format on that "
+              "backend; not installed: the runtime or exporter is missing from the lane. *litert* fixes the batch in "
+              "`input_signature`; *litert, batch free* is the export as its docstring shows it. A format Keras does "
+              "not document for a backend has no column."]
+    return "\n".join(lines) + "\n"
+
+
 KINDS: dict[str, Callable[[Path, str], str]] = {
     "lanes": recorded_lanes, "expectations": expectation_entries, "lane-summary": lane_summary,
-    "unspecified": open_behaviours, "arguments": documented_arguments}
+    "unspecified": open_behaviours, "arguments": documented_arguments, "export-table": export_table}
 
 
 def files(root: Path) -> list[Path]:
@@ -187,7 +282,15 @@ def main(argv: list[str]) -> int:
     rec.add_argument("report_dir", type=Path, metavar="REPORT_DIR")
     rec.add_argument("out", type=Path, metavar="OUT.json")
     rec.add_argument("--command", default="make report")
+    exp = sub.add_parser("record-export", help="keep an export run (one REPORT_DIR per backend's lane) as OUT.json")
+    exp.add_argument("out", type=Path, metavar="OUT.json")
+    exp.add_argument("report_dirs", type=Path, nargs="+", metavar="REPORT_DIR")
+    exp.add_argument("--command", default="make export")
     args = parser.parse_args(argv)
+    if args.action == "record-export":
+        doc = record_export(args.report_dirs, args.out, args.command)
+        print(f"recorded {len(doc['lanes'])} export lane(s) in {args.out}; now run python -m rnnconf docs")
+        return 0
     if args.action == "record":
         doc = record_lane(args.report_dir, args.out, args.command)
         print(f"recorded {doc['summary']['ran']:,} cases run in {args.out}; now run python -m rnnconf docs")

@@ -126,7 +126,7 @@ def lane(name: str) -> Lane:
         if base.backend not in EXPORT_REQUIRES or base.impl != "keras":
             raise LaneError(f"lane {name!r}: export lanes exist for keras on {', '.join(EXPORT_REQUIRES)}")
         return dataclasses.replace(base, name=name, requires=(*base.requires, *EXPORT_REQUIRES[base.backend]),
-                                   tests=("tests/test_export.py",), pytest_args=("--export", "all"))
+                                   tests=("tests/test_export.py",), pytest_args=("--export", "all", "--full"))
     if name.endswith("+gpu"):
         base = lane(name.removesuffix("+gpu"))
         if base.backend not in GPU_BUILDS or base.impl != "keras":
