@@ -42,6 +42,19 @@ def test_a_gpu_lane_swaps_the_cpu_build_for_the_cuda_build():
         lanes.lane("tf_keras-tensorflow+gpu")
 
 
+def test_an_export_lane_adds_the_exporters_and_runs_the_export_family_alone():
+    tf = lanes.lane("keras-tensorflow+export")
+    assert {"tf2onnx==1.17.0", "ai-edge-litert==2.3.0", "onnxruntime==1.32.0"} <= set(tf.requires)
+    assert tf.tests == ("tests/test_export.py",) and tf.pytest_args == ("--export", "all", "--full")
+    jax = lanes.lane("keras-jax+export")  # jax2tf (tf_saved_model, openvino) needs TensorFlow
+    assert "jax2onnx" in jax.requires and f"tensorflow=={lanes.TENSORFLOW}" in jax.requires
+    assert "onnxscript" in lanes.lane("keras-torch+export").requires
+    assert lanes.lane("keras-tensorflow").tests == ("tests",) and lanes.lane("keras-tensorflow").pytest_args == ()
+    with pytest.raises(lanes.LaneError, match="export lanes exist for keras on"):
+        lanes.lane("tf_keras-tensorflow+export")
+    assert [lanes.lane(n).name for n in lanes.EXPORT_LANES] == list(lanes.EXPORT_LANES)
+
+
 @pytest.mark.parametrize("name", ["keras-mxnet", "keras@2.15.0", "tf-keras", "jax", "keras@3.4.1/torch@2.1.0"])
 def test_an_unknown_lane_says_what_to_pass(name):
     with pytest.raises(lanes.LaneError, match="keras"):

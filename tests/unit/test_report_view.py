@@ -167,3 +167,38 @@ def test_pair_coverage_counts_passing_rows_and_ignores_skipped_twins():
     assert (got["rows"], got["rows_run"], got["rows_passed"]) == (len(rows), len(rows), len(rows) - 1)
     assert got["pairs_run"] == got["required_pairs"] == len(required)
     assert got["pairs_passed"] == len(pairwise.pairs_of(rows[1:], factors) & required) < len(required)
+
+
+def test_exported_models_get_a_table_per_format_and_a_matrix_column_each():
+    """The Exported models section: per format, the worst outcome of a combination's checks, what
+    the runtime returned and declared, the artifact's operators beside the entry; the matrix
+    groups the export cases under "export", a column per format (the test's format parameter)."""
+    from rnnconf.spec.contract import Leaf
+    import numpy as np
+
+    rec = CaseRecord()
+    rec.returned([Leaf("output", (3, 3))], [np.zeros((3, 3))], view="exported")
+    rec.note(export={"format": "onnx", "runtime": "onnxruntime", "outputs": ["Identity:0 (?, 3) float32"],
+                     "operators": "fused LSTM×1 node(s) -- operators: LSTM", "recurrence": "fused LSTM×1 node(s)",
+                     "extra": "producer tf2onnx 1.17.0, opset 15", "fixed": []})
+    mode = ("rnnconf.mode", "export")
+    structure = "tests/test_export.py::test_exported_structure[LSTM-last-nostate-B3T4F5U3-cpu-onnx]"
+    values = "tests/test_export.py::test_exported_matches_oracle[LSTM-last-nostate-B3T4F5U3-cpu-onnx]"
+    other = "tests/test_export.py::test_exported_structure[LSTM-last-nostate-B3T4F5U3-cpu-litert]"
+    c = collector_with(report(structure, "setup", "passed", props=[mode]),
+                       report(structure, "call", "passed", props=[mode, ("rnnconf", rec.json())]),
+                       report(values, "setup", "passed", props=[mode]),
+                       report(values, "call", "failed", "AssertionError: h differs", props=[mode]),
+                       report(other, "setup", "passed", props=[mode]), report(other, "call", "passed", props=[mode]))
+    v = writers.view(_doc(c, exitstatus=1))
+    onnx, litert = v["exported"]["tables"]  # in the order Keras lists the formats
+    assert (onnx["format"], onnx["runtime"], litert["format"]) == ("onnx", "onnxruntime", "litert")
+    (row,) = onnx["rows"]
+    assert row["entry"] == "LSTM" and row["recurrence"] == "fused LSTM×1 node(s)"
+    cell = row["cells"][0]  # last-nostate: the worst of its checks, what the runtime returned and declared
+    assert cell["outcome"] == "failed" and cell["got"] == "[output (3, 3)]"
+    assert cell["declared"] == ["Identity:0 (?, 3) float32"] and cell["checks"] == {"passed": 1, "failed": 1}
+    assert [g["mode"] for g in v["matrix_groups"]] == ["export"]  # no inference case ran: no inference group
+    assert v["matrix_groups"][0]["columns"] == ["onnx", "litert"]
+    html = writers.render_html(_doc(c, exitstatus=1))
+    assert 'id="exported"' in html and "fused LSTM×1 node(s)" in html
