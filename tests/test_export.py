@@ -14,7 +14,8 @@ The checks, each its own test: the runtime's outputs map one to one onto the doc
 with the documented shapes and dtype (``test_exported_structure``); the runtime declares the batch
 and time dimensions free where the format leaves them free (``test_exported_dimensions``); the
 last step equals the final state, exactly, inside the runtime; the values meet the NumPy oracle
-at the eager float32 tolerance, with ``go_backwards`` too. A failure to export, load or run fails
+at the eager float32 tolerance, with ``go_backwards`` too, and with a mask given as an explicit
+second input. A failure to export, load or run fails
 the case with the exporter's or runtime's message, unless an expectation names it.
 
 Not in the default lane: ``--export all`` (or a list of formats) selects the family; ``make
@@ -169,12 +170,16 @@ def test_exported_last_step_is_final_state(run, entry, return_sequences, shape, 
             assert_identical(lhs, rhs, what, f"{run.describe(return_sequences, True)}, {_how(fmt, how)}")
 
 
-def _matches_oracle(run, export_format, return_sequences, return_state, record, **options):
-    fmt, result = _result(run, export_format, return_sequences, return_state)
+def _matches_oracle(run, export_format, return_sequences, return_state, record, masked=False, **options):
+    fmt = _fmt(run, export_format)
+    result = run.exported(fmt, return_sequences, return_state, masked=masked)
     worst = 0.0
     for how, rows, steps, flat in exported_calls(result):
         roles = _roles(run, fmt, flat, return_sequences, return_state, rows, steps, how)
         x = run.x[:rows, :steps]
+        if masked:
+            options["mask"] = run.export_mask[:rows, :steps]
+            how += " with the explicit mask's matching rows and steps"
         expected = reference.expected_roles(run.entry, run.shape, run.weights, x,
                                             return_sequences=return_sequences, **options)
         worst = max(worst, assert_matches_oracle(roles, expected, f"{run.describe(return_sequences, return_state)}, "
@@ -195,6 +200,17 @@ def test_exported_go_backwards_matches_oracle(make_run, entry, return_sequences,
     """go_backwards=True survives the export: the artifact reads the sequence from its end."""
     _matches_oracle(make_run(go_backwards=True), export_format, return_sequences, return_state, record,
                     go_backwards=True)
+
+
+@pytest.mark.entries(lambda e: e.form != "conv")  # the oracle has no ConvLSTM masking
+@GO_BACKWARDS_LANE
+@pytest.mark.parametrize("export_format", [f.name for f in formats.FORMATS])
+def test_exported_mask_matches_oracle(run, entry, return_sequences, return_state, shape, device, export_format,
+                                      record):
+    """A mask given as an explicit input survives the export: a model with a second input,
+    ``Input(shape=(None,), dtype="bool", name="mask")``, passed to every layer as ``mask=``, run
+    with right-padded rows of different lengths, returns the oracle's masked values."""
+    _matches_oracle(run, export_format, return_sequences, return_state, record, masked=True)
 
 
 @GO_BACKWARDS_LANE

@@ -17,6 +17,7 @@ from rnnconf.harness.outcomes import not_applicable
 from rnnconf.impl.base import Implementation, MissingLayer, Returned
 from rnnconf.spec.catalog import Entry, Shape
 from rnnconf.spec.contract import flags_text
+from rnnconf.spec.reference import make_mask
 from rnnconf.spec.seeds import make_input, make_weights
 
 
@@ -158,7 +159,7 @@ class CaseRun(Memo):
     # One model per case and format, whose outputs are the four combinations' layers (as the
     # compiled paths): an export and a runtime load cost far more than running the artifact, so
     # the per-combination tests read their part of one memoised result.
-    def exported(self, fmt: Any, return_sequences: bool, return_state: bool) -> dict:
+    def exported(self, fmt: Any, return_sequences: bool, return_state: bool, *, masked: bool = False) -> dict:
         """One combination of the case exported by ``Model.export(format=fmt.name)`` and run in
         the format's runtime (:mod:`rnnconf.impl.export`): {"artifact": the loaded Artifact,
         "declared": the runtime's declared outputs that are this combination's, "total" /
@@ -171,9 +172,16 @@ class CaseRun(Memo):
         The four combinations' layers share one model, and its export (a failure to export,
         load or run is remembered and raised to each of them); where that model cannot be built
         or called, each combination gets a model of its own, so one broken combination hides no
-        other."""
-        parts = self.remember(("export", fmt.name, fmt.fixed), lambda: self._run_exported(fmt))
+        other. ``masked``: the model has a second input, an explicit mask (:attr:`export_mask`)
+        passed to every layer, and every run gives it the mask's matching rows and steps."""
+        parts = self.remember(("export", fmt.name, fmt.fixed, masked), lambda: self._run_exported(fmt, masked))
         return _unwrap(parts[(return_sequences, return_state)])
+
+    @property
+    def export_mask(self) -> np.ndarray:
+        """The explicit mask of a masked export: right-padded rows of different lengths (padded
+        batches are what a deployed model gets), every row with a valid first step."""
+        return make_mask("right_padded", self.shape.batch, self.shape.timesteps)
 
     def sizes(self, fmt: Any) -> list[tuple[str, int, int]]:
         """(how, rows, steps) of each run of an exported artifact: the case's batch and time, then
@@ -186,19 +194,20 @@ class CaseRun(Memo):
             out.append((f"its first {steps // 2} step(s) (another sequence length)", batch, steps // 2))
         return out
 
-    def _run_exported(self, fmt: Any) -> dict:
+    def _run_exported(self, fmt: Any, masked: bool) -> dict:
         features = tuple(self.x.shape[2:])
+        mask = self.export_mask if masked else None
         layers = [self.new_layer(rs, st) for rs, st in COMBOS]
         try:
             with CaseContext(f"{self.entry.label} in its four flag combinations, one functional model"), \
                     self.impl.device(self.device):
-                groups = [(COMBOS, self.impl.export_model(layers, features, self.x))]
+                groups = [(COMBOS, self.impl.export_model(layers, features, self.x, mask))]
         except Exception:
             groups = []
             for layer, combo in zip(layers, COMBOS):
                 try:
                     with self._context(*combo), self.impl.device(self.device):
-                        groups.append(((combo,), self.impl.export_model([layer], features, self.x)))
+                        groups.append(((combo,), self.impl.export_model([layer], features, self.x, mask)))
                 except Exception as exc:  # this combination only
                     groups.append(((combo,), exc))
         parts: dict = {}
@@ -206,12 +215,13 @@ class CaseRun(Memo):
             try:
                 if isinstance(built, BaseException):
                     raise built
-                parts.update(self._export_group(fmt, combos, *built))
+                parts.update(self._export_group(fmt, combos, *built, mask=mask))
             except Exception as exc:
                 parts.update({combo: exc for combo in combos})
         return parts
 
-    def _export_group(self, fmt: Any, combos: tuple, model: Any, counts: list[int]) -> dict:
+    def _export_group(self, fmt: Any, combos: tuple, model: Any, counts: list[int],
+                      mask: np.ndarray | None = None) -> dict:
         import shutil
         import tempfile
         from pathlib import Path
@@ -230,8 +240,10 @@ class CaseRun(Memo):
                 for how, rows, steps in self.sizes(fmt):
                     with CaseContext(f"{fmt.runtime} running the {fmt.name} artifact of {what} on {how}, "
                                      f"shape {(rows, steps, *features)}"):
-                        runs.append((how, rows, steps, split_outputs(artifact.run(np.ascontiguousarray(
-                            self.x[:rows, :steps])), counts, combos)))
+                        inputs = [np.ascontiguousarray(self.x[:rows, :steps])]
+                        if mask is not None:
+                            inputs.append(np.ascontiguousarray(mask[:rows, :steps]))
+                        runs.append((how, rows, steps, split_outputs(artifact.run(*inputs), counts, combos)))
             except Exception as exc:  # the artifact loaded: what it declares and holds stays readable
                 error = exc
         finally:

@@ -298,35 +298,53 @@ class Implementation:
         return call
 
     # ---- export: Model.export and the format's own runtime ----------------------------------
-    def export_model(self, layers: list, feature_shape: tuple, sample: np.ndarray) -> tuple[Any, list[int]]:
-        """One functional model on ``Input(shape=(None, *feature_shape), name="x")`` whose
-        outputs are every layer's returned tensors, flat (as :meth:`predictor`), called once on
-        ``sample`` -- as a model is before anyone exports it: Keras's ONNX exporter refuses a
-        model that has never been called ("The model provided has never called."); and how many
-        tensors each layer returned."""
-        model, counts = self._model_over(self.module.Input(shape=(None, *feature_shape), name="x"), layers)
-        model(sample)
-        return model, counts
+    def export_model(self, layers: list, feature_shape: tuple, sample: np.ndarray,
+                     mask: np.ndarray | None = None) -> tuple[Any, list[int]]:
+        """One functional model on ``Input(shape=(None, *feature_shape), name="x")`` -- and, with
+        ``mask``, a second input ``Input(shape=(None,), dtype="bool", name="mask")`` passed to
+        every layer as ``mask=`` -- whose outputs are every layer's returned tensors, flat (as
+        :meth:`predictor`), called once on ``sample`` (and ``mask``), as a model is before anyone
+        exports it: Keras's ONNX exporter refuses a model that has never been called ("The model
+        provided has never called."); and how many tensors each layer returned."""
+        inp = self.module.Input(shape=(None, *feature_shape), name="x")
+        if mask is None:
+            model, counts = self._model_over(inp, layers)
+            model(sample)
+            return model, counts
+        keep = self.module.Input(shape=(None,), dtype="bool", name="mask")
+        per_layer = []
+        for layer in layers:
+            returned = flat(layer(inp, mask=keep))
+            per_layer.append(returned if isinstance(returned, list) else [returned])
+        model = self.module.Model([inp, keep], [t for p in per_layer for t in p])
+        model([sample, mask])
+        return model, [len(p) for p in per_layer]
 
     def export(self, model: Any, fmt: Any, folder: Any, *, batch: int, timesteps: int) -> None:
         """``model.export(path, format=fmt.name)`` into ``folder``. Dimensions the format fixes
         (``fmt.fixed``) are the case's ``batch`` / ``timesteps``, given as ``input_signature``
-        (and, on torch, ``dynamic_shapes`` for the batch); the rest stay free as the default
-        signature leaves them."""
+        for every input (and, on torch, ``dynamic_shapes`` for the batch); the rest stay free as
+        the default signature leaves them."""
         import inspect
 
         kwargs: dict[str, Any] = {}
         if "verbose" in inspect.signature(model.export).parameters:
             kwargs["verbose"] = False
-        feature_shape = tuple(model.inputs[0].shape[2:])
+        fixed = (batch if "batch" in fmt.fixed else None, timesteps if "time" in fmt.fixed else None)
         if fmt.fixed:
-            shape = (batch if "batch" in fmt.fixed else None, timesteps if "time" in fmt.fixed else None,
-                     *feature_shape)
-            kwargs["input_signature"] = [self.module.InputSpec(shape=shape, dtype="float32", name="x")]
+            specs = [self.module.InputSpec(shape=(*fixed, *tuple(model.inputs[0].shape[2:])), dtype="float32",
+                                           name="x")]
+            if len(model.inputs) > 1:
+                # the structure of the model's inputs as the one positional argument, as Keras's
+                # own default signature has it ([[x, mask]]): a flat [x, mask] is two arguments
+                # to the LiteRT exporter, the second landing on `training`
+                specs = [[*specs, self.module.InputSpec(shape=fixed, dtype="bool", name="mask")]]
+            kwargs["input_signature"] = specs
         if fmt.name == "torch":
             import torch
 
-            kwargs["dynamic_shapes"] = {0: torch.export.Dim("batch", min=1, max=1024)}
+            dim = torch.export.Dim("batch", min=1, max=1024)
+            kwargs["dynamic_shapes"] = {0: dim} if len(model.inputs) == 1 else ({0: dim}, {0: dim})
         model.export(str(fmt.path_in(folder)), format=fmt.name, **kwargs)
 
     def load_artifact(self, fmt: Any, folder: Any) -> Any:

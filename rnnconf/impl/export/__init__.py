@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -53,14 +54,34 @@ class Operators:
 
 
 class Artifact:
-    """A loaded artifact (see the module docstring)."""
+    """A loaded artifact (see the module docstring). ``run`` takes the model's inputs in the
+    model's order (the sequence ``x``, then an explicit ``mask`` where the model has one)."""
 
-    input_name: str = ""
+    input_names: list[str]
     outputs: list[Output]
     operators: Operators
 
-    def run(self, x: np.ndarray) -> list[np.ndarray]:
+    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         raise NotImplementedError
+
+
+MODEL_INPUTS = ("x", "mask")  # the names the family gives the model's Inputs, in order
+
+
+def input_order(runtime_names: list[str], count: int) -> list[int]:
+    """For each of the model's first ``count`` inputs (:data:`MODEL_INPUTS`), the index of the
+    runtime's input that carries it: the one named after it (exactly, or as ``<name>:0`` /
+    ``serving_default_<name>:0``, as converters spell TensorFlow's tensors); by position where the
+    runtime's names say nothing (torch.export's ``args_0``)."""
+    order = []
+    for i, name in enumerate(MODEL_INPUTS[:count]):
+        spelled = re.compile(rf"(?:.*_)?{name}(?::\d+)?")
+        found = [j for j, n in enumerate(runtime_names) if n == name] or [
+            j for j, n in enumerate(runtime_names) if spelled.fullmatch(n)]
+        order.append(found[0] if len(found) == 1 else i)
+    if len(runtime_names) != count or sorted(order) != list(range(count)):
+        raise RuntimeError(f"the artifact takes inputs {runtime_names}, the model {list(MODEL_INPUTS[:count])}")
+    return order
 
 
 class RuntimeMissing(Exception):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnconf.impl.export import Artifact, Operators, Output, free_dims
+from rnnconf.impl.export import Artifact, Operators, Output, free_dims, input_order
 from rnnconf.impl.export.saved_model import ordered
 
 FUSED = ("UNIDIRECTIONAL_SEQUENCE_LSTM", "BIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN",
@@ -36,17 +36,15 @@ class LiteRtArtifact(Artifact):
         signatures = self._interpreter.get_signature_list()
         if "serving_default" not in signatures:
             raise RuntimeError(f"the artifact has no serving_default signature (it has {sorted(signatures)})")
-        inputs = signatures["serving_default"]["inputs"]
-        if len(inputs) != 1:
-            raise RuntimeError(f"the serving signature takes {len(inputs)} inputs ({inputs}), the model one")
-        self.input_name = inputs[0]
+        self.input_names = list(signatures["serving_default"]["inputs"])
         self._runner = self._interpreter.get_signature_runner("serving_default")
         details = self._runner.get_output_details()
         self.outputs = [Output(k, free_dims(details[k].get("shape_signature", details[k]["shape"])),
                                np.dtype(details[k]["dtype"]).name) for k in ordered(details)]
 
-    def run(self, x: np.ndarray) -> list[np.ndarray]:
-        got = self._runner(**{self.input_name: x})
+    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        order = input_order(self.input_names, len(inputs))
+        got = self._runner(**{self.input_names[j]: a for j, a in zip(order, inputs)})
         return [np.array(got[k]) for k in ordered(got)]
 
 

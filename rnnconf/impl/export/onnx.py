@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnconf.impl.export import Artifact, Operators, Output, free_dims
+from rnnconf.impl.export import Artifact, Operators, Output, free_dims, input_order
 
 FUSED = ("LSTM", "GRU", "RNN")
 ONNX_DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(float16)": "float16",
@@ -30,16 +30,15 @@ class OnnxArtifact(Artifact):
         options = ort.SessionOptions()
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        inputs = self._session.get_inputs()
-        if len(inputs) != 1:
-            raise RuntimeError(f"the ONNX graph takes {len(inputs)} inputs ({[i.name for i in inputs]}), the model one")
-        self.input_name = inputs[0].name
+        self.input_names = [i.name for i in self._session.get_inputs()]
         self.outputs = [Output(o.name, free_dims(o.shape), ONNX_DTYPES.get(o.type, o.type))
                         for o in self._session.get_outputs()]
         self.operators = _operators(onnx.load(str(path)))
 
-    def run(self, x: np.ndarray) -> list[np.ndarray]:
-        return [np.asarray(a) for a in self._session.run(None, {self.input_name: x})]
+    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        order = input_order(self.input_names, len(inputs))
+        feed = {self.input_names[j]: a for j, a in zip(order, inputs)}
+        return [np.asarray(a) for a in self._session.run(None, feed)]
 
 
 def _operators(model) -> Operators:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnconf.impl.export import Artifact, Operators, Output, free_dims
+from rnnconf.impl.export import Artifact, Operators, Output, free_dims, input_order
 
 IDENTITY = re.compile(r"Identity(?:_(\d+))?:0")
 FUSED = ("LSTMSequence", "GRUSequence", "RNNSequence")
@@ -30,16 +30,18 @@ class OpenVinoArtifact(Artifact):
         model = core.read_model(str(path))
         self.operators = _operators(model)
         self._compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-        if len(self._compiled.inputs) != 1:
-            raise RuntimeError(f"the model takes {len(self._compiled.inputs)} inputs, the Keras model one")
-        self.input_name = self._compiled.inputs[0].get_any_name()
+        self.input_names = [p.get_any_name() for p in self._compiled.inputs]
         ports = list(self._compiled.outputs)
         self._order = _order([set(p.get_names()) for p in ports])
         self._ports = [ports[i] for i in self._order]
         self.outputs = [Output(_name(p), _shape(p), p.get_element_type().get_type_name()) for p in self._ports]
 
-    def run(self, x: np.ndarray) -> list[np.ndarray]:
-        got = self._compiled([x])
+    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        order = input_order(self.input_names, len(inputs))
+        feed = [None] * len(inputs)
+        for j, a in zip(order, inputs):
+            feed[j] = a
+        got = self._compiled(feed)
         return [np.asarray(got[p]) for p in self._ports]
 
 

@@ -1,7 +1,7 @@
 """``format="tf_saved_model"``, run by ``tf.saved_model.load``.
 
 The artifact is run through its ``serving_default`` signature, called with the signature's own
-input name. The signature returns a dict whose keys are ``output_0``, ``output_1``, ... in the
+input names (the model's Input names). The signature returns a dict whose keys are ``output_0``, ``output_1``, ... in the
 order the Keras model lists its outputs; the dict's own iteration order is arbitrary, so the
 outputs are read by the number after ``output_`` (as a number: ``output_10`` comes after
 ``output_9``). A key of another form is an output the model does not have, kept after the
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnconf.impl.export import Artifact, Operators, Output, free_dims
+from rnnconf.impl.export import Artifact, Operators, Output, free_dims, input_order
 
 NUMBERED = re.compile(r"output_(\d+)")
 
@@ -34,17 +34,15 @@ class SavedModel(Artifact):
         self._tf = tf
         self._obj = tf.saved_model.load(str(path))
         self._sig = self._obj.signatures["serving_default"]
-        inputs = self._sig.structured_input_signature[1]
-        if len(inputs) != 1:
-            raise RuntimeError(f"the serving signature takes {len(inputs)} inputs ({sorted(inputs)}), the model one")
-        self.input_name = next(iter(inputs))
+        self.input_names = sorted(self._sig.structured_input_signature[1])
         specs = self._sig.structured_outputs
         self.keys = ordered(specs)
         self.outputs = [Output(k, free_dims(specs[k].shape.as_list()), specs[k].dtype.name) for k in self.keys]
         self.operators = _operators(self._sig.graph.as_graph_def())
 
-    def run(self, x: np.ndarray) -> list[np.ndarray]:
-        got = self._sig(**{self.input_name: self._tf.constant(x)})
+    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        order = input_order(self.input_names, len(inputs))
+        got = self._sig(**{self.input_names[j]: self._tf.constant(a) for j, a in zip(order, inputs)})
         return [np.asarray(got[k]) for k in ordered(got)]
 
 

@@ -1,6 +1,6 @@
 """``format="torch"``, run by ``torch.export.load(path).module()``.
 
-The exported program returns a Python list in the order the Keras model lists its outputs; it
+The exported program takes the model's inputs by position and returns a Python list in the order the Keras model lists its outputs; it
 is read by position. The operator summary counts the graph's ``call_function`` targets (a
 torch-backend recurrence is a Python loop, so it is traced step by step: no loop operator).
 """
@@ -22,8 +22,8 @@ class TorchProgram(Artifact):
         self._torch = torch
         program = torch.export.load(str(path))
         self._module = program.module()
-        self.input_name = next((s.arg.name for s in program.graph_signature.input_specs
-                                if getattr(s, "kind", None) is not None and s.kind.name == "USER_INPUT"), "args_0")
+        self.input_names = [s.arg.name for s in program.graph_signature.input_specs
+                            if getattr(s, "kind", None) is not None and s.kind.name == "USER_INPUT"]
         outputs = [n for n in program.graph.nodes if n.op == "output"]
         leaves = list(outputs[0].args[0]) if outputs else []
         self.outputs = [Output(getattr(n, "name", str(n)), tuple(None if not isinstance(d, int) else d
@@ -35,8 +35,8 @@ class TorchProgram(Artifact):
         self.operators = Operators(dict(counts), "loop operator " + ", ".join(loops) if loops
                                    else "no loop (unrolled over the traced time steps)")
 
-    def run(self, x: np.ndarray) -> list[np.ndarray]:
-        got = self._module(self._torch.from_numpy(np.ascontiguousarray(x)))
+    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        got = self._module(*(self._torch.from_numpy(np.ascontiguousarray(a)) for a in inputs))
         got = got if isinstance(got, (list, tuple)) else [got]
         return [t.detach().cpu().numpy() for t in self._torch.utils._pytree.tree_leaves(got)]
 
