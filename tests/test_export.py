@@ -46,7 +46,7 @@ GO_BACKWARDS_LANE = pytest.mark.default_lane(lambda p: p["entry"].id in MOST_EXP
 def _fmt(run, export_format):
     """The Format, or the case's n/a or skip: a format Keras does not document for this backend
     or release is n/a; a runtime (or exporter need) that is not installed skips with the command."""
-    fmt = formats.BY_NAME[export_format]
+    fmt = formats.BY_NAME[export_format].on(run.impl.backend)
     why = formats.n_a(fmt, run.impl.backend, run.impl.version)
     if why:
         not_applicable(run.impl, why)
@@ -223,7 +223,10 @@ def test_litert_default_signature_runs(run, entry, shape, device, export_format,
     family's other LiteRT cases fix the batch and check values)."""
     import dataclasses
 
-    free = dataclasses.replace(_fmt(run, export_format), fixed=(), why_fixed="")
+    fmt = _fmt(run, export_format)
+    if fmt.fixed != ("batch",):
+        not_applicable(run.impl, f"LiteRT on {run.impl.backend}: {fmt.why_fixed}")
+    free = dataclasses.replace(fmt, fixed=(), why_fixed="")
     _, result = _result(run, export_format, True, True, record, fmt=free)
     _assert_builtin_only(run, free, result, True, True)
     for how, rows, steps, flat in exported_calls(result):

@@ -343,8 +343,14 @@ class Implementation:
         if fmt.name == "torch":
             import torch
 
+            # torch.export reuses what dynamo compiled for earlier models in this process (an
+            # OpenVINO export's trace among them), which can specialize this one's batch: each
+            # export starts from a clean dynamo, as a deployer's own export script does
+            torch._dynamo.reset()
             dim = torch.export.Dim("batch", min=1, max=1024)
-            kwargs["dynamic_shapes"] = {0: dim} if len(model.inputs) == 1 else ({0: dim}, {0: dim})
+            # the model's inputs are one positional argument to torch.export: one spec for a lone
+            # input (Keras wraps it), the list of specs wrapped as Keras's docstring shows
+            kwargs["dynamic_shapes"] = {0: dim} if len(model.inputs) == 1 else [([{0: dim}, {0: dim}],)]
         model.export(str(fmt.path_in(folder)), format=fmt.name, **kwargs)
 
     def load_artifact(self, fmt: Any, folder: Any) -> Any:

@@ -113,7 +113,7 @@ GPU_BUILDS = {
 EXPORT_RUNTIMES = ("onnx==1.23.2", "onnxruntime==1.32.0", f"openvino=={OPENVINO}", "scipy")
 EXPORT_REQUIRES = {
     "tensorflow": ("tf2onnx==1.17.0", "ai-edge-litert==2.3.0", *EXPORT_RUNTIMES),
-    "jax": (f"tensorflow=={TENSORFLOW}", "jax2onnx", *EXPORT_RUNTIMES),
+    "jax": (f"tensorflow=={TENSORFLOW}", "jax2onnx==0.17.1", *EXPORT_RUNTIMES),
     "torch": ("onnxscript", *EXPORT_RUNTIMES),
 }
 EXPORT_LANES = ("keras-tensorflow+export", "keras-jax+export", "keras-torch+export")

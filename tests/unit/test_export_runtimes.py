@@ -53,7 +53,14 @@ def test_a_missing_runtime_names_the_install_command(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
-    assert export.BY_NAME["onnx"].missing("tensorflow").startswith("onnx: onnxruntime not installed (pip install -e '.[export]'")
+    assert export.BY_NAME["onnx"].missing("tensorflow") == "onnx: onnxruntime not installed (pip install onnxruntime)"
+
+
+def test_the_torch_backends_exporters_get_the_fixed_shapes_their_docstrings_ask_for():
+    assert export.BY_NAME["onnx"].on("torch").fixed == ("batch", "time")
+    assert export.BY_NAME["onnx"].on("tensorflow").fixed == ()
+    assert export.BY_NAME["litert"].on("tensorflow").fixed == ("batch",)
+    assert export.BY_NAME["openvino"].on("torch").fixed == ()  # its docstring has no such limit
 
 
 def test_the_export_option_reads_all_or_a_list():

@@ -47,7 +47,7 @@ def test_an_export_lane_adds_the_exporters_and_runs_the_export_family_alone():
     assert {"tf2onnx==1.17.0", "ai-edge-litert==2.3.0", "onnxruntime==1.32.0"} <= set(tf.requires)
     assert tf.tests == ("tests/test_export.py",) and tf.pytest_args == ("--export", "all", "--full")
     jax = lanes.lane("keras-jax+export")  # jax2tf (tf_saved_model, openvino) needs TensorFlow
-    assert "jax2onnx" in jax.requires and f"tensorflow=={lanes.TENSORFLOW}" in jax.requires
+    assert "jax2onnx==0.17.1" in jax.requires and f"tensorflow=={lanes.TENSORFLOW}" in jax.requires
     assert "onnxscript" in lanes.lane("keras-torch+export").requires
     assert lanes.lane("keras-tensorflow").tests == ("tests",) and lanes.lane("keras-tensorflow").pytest_args == ()
     with pytest.raises(lanes.LaneError, match="export lanes exist for keras on"):

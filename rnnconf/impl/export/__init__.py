@@ -98,21 +98,29 @@ class Format:
     suffix: str                # "" (a folder) or the suffix Model.export demands
     backends: tuple[str, ...]  # the backends Keras documents the format for
     since: str                 # the first Keras release whose Model.export documents it
-    # which of (batch, time) the family leaves free when it exports; a fixed one is the case's
+    # which of (batch, time) the family fixes when it exports (the case's size), and why; per
+    # backend where Keras's documentation says a backend's exporter needs fixed shapes
     fixed: tuple[str, ...] = ()
     why_fixed: str = ""
+    fixed_on: dict[str, tuple[tuple[str, ...], str]] = dataclasses.field(default_factory=dict)
     # what the exporter needs besides the backend, per backend (import name -> pip name)
     exporter_needs: Callable[[str], dict[str, str]] = lambda backend: {}
+
+    def on(self, backend: str) -> "Format":
+        """The format as the family exports it on ``backend`` (its fixed dimensions there)."""
+        if backend not in self.fixed_on:
+            return self
+        fixed, why = self.fixed_on[backend]
+        return dataclasses.replace(self, fixed=fixed, why_fixed=why)
 
     def missing(self, backend: str) -> str:
         """"" when the runtime and the exporter's own needs are importable; else what to install."""
         needed = {name: name for name in self.requires}
         needed.update(self.exporter_needs(backend))
-        absent = [pip for name, pip in needed.items() if importlib.util.find_spec(name) is None]
+        absent = sorted({pip for name, pip in needed.items() if importlib.util.find_spec(name) is None})
         if not absent:
             return ""
-        return (f"{self.name}: {', '.join(sorted(set(absent)))} not installed "
-                f"(pip install -e '.[export]', or {self.install})")
+        return f"{self.name}: {', '.join(absent)} not installed (pip install {' '.join(absent)})"
 
     def load(self, path: Path) -> Artifact:
         return importlib.import_module(f"rnnconf.impl.export.{self.module}").load(path)
@@ -134,13 +142,19 @@ def _openvino_exporter(backend: str) -> dict[str, str]:
     return {"scipy": "scipy"}
 
 
-EXPORT_INSTALL = "pip install -e '.[export]'"
+# Keras 3.15.1's export_onnx and export_saved_model docstrings: "The dynamic shape feature is not
+# yet supported with Torch backend. As a result, you must fully define the shapes of the inputs
+# using `input_signature`"; Model.export's: "With format="litert" and the PyTorch backend, dynamic
+# input shapes are not supported".
+TORCH_STATIC = (("batch", "time"), "the PyTorch backend's exporter for this format documents fixed "
+                                   "input shapes only (Keras's docstring), so input_signature fixes them")
 FORMATS: tuple[Format, ...] = (
     Format("tf_saved_model", "tf.saved_model.load", "saved_model", ("tensorflow",),
            "pip install tensorflow", "", ("tensorflow", "jax", "torch"), "3.0.0",
-           exporter_needs=lambda backend: {"tensorflow": "tensorflow", **({"torch_xla": "torch_xla"} if backend == "torch" else {})}),
+           fixed_on={"torch": TORCH_STATIC}, exporter_needs=lambda backend: {"tensorflow": "tensorflow", **({"torch_xla": "torch_xla"} if backend == "torch" else {})}),
     Format("onnx", "onnxruntime", "onnx", ("onnxruntime", "onnx"), "pip install onnx onnxruntime",
-           ".onnx", ("tensorflow", "jax", "torch"), "3.8.0", exporter_needs=_onnx_exporter),
+           ".onnx", ("tensorflow", "jax", "torch"), "3.8.0", fixed_on={"torch": TORCH_STATIC},
+           exporter_needs=_onnx_exporter),
     Format("openvino", "openvino", "openvino", ("openvino",), "pip install openvino scipy", ".xml",
            ("tensorflow", "jax", "torch"), "3.11.0", exporter_needs=_openvino_exporter),
     Format("litert", "ai_edge_litert", "litert", ("ai_edge_litert",), "pip install ai-edge-litert",
@@ -148,7 +162,9 @@ FORMATS: tuple[Format, ...] = (
            why_fixed=("exported with the case's batch in input_signature: with the batch left free, "
                       "a recurrent layer's while loop becomes Select TF (Flex) TensorList operators "
                       "that the plain interpreter cannot run (test_litert_default_signature_runs "
-                      "checks that export)")),
+                      "checks that export)"),
+           fixed_on={"torch": TORCH_STATIC},
+           exporter_needs=lambda backend: {"litert_torch": "litert-torch"} if backend == "torch" else {}),
     Format("torch", "torch.export.load", "torch_program", ("torch",), "pip install torch",
            ".pt2", ("torch",), "3.15.0", fixed=("time",),
            why_fixed=("exported with dynamic_shapes for the batch only: the torch backend runs the "

@@ -20,6 +20,8 @@ from rnnconf.impl.export import Artifact, Operators, Output, free_dims, input_or
 
 IDENTITY = re.compile(r"Identity(?:_(\d+))?:0")
 FUSED = ("LSTMSequence", "GRUSequence", "RNNSequence")
+OV_DTYPES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16", "f64": "float64", "boolean": "bool",
+             "i64": "int64", "i32": "int32"}
 
 
 class OpenVinoArtifact(Artifact):
@@ -34,7 +36,9 @@ class OpenVinoArtifact(Artifact):
         ports = list(self._compiled.outputs)
         self._order = _order([set(p.get_names()) for p in ports])
         self._ports = [ports[i] for i in self._order]
-        self.outputs = [Output(_name(p), _shape(p), p.get_element_type().get_type_name()) for p in self._ports]
+        self.outputs = [Output(_name(p), _shape(p), OV_DTYPES.get(p.get_element_type().get_type_name(),
+                                                                  p.get_element_type().get_type_name()))
+                        for p in self._ports]
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         order = input_order(self.input_names, len(inputs))
