@@ -28,13 +28,18 @@ pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.selftest
 FORMATS_RUN = ["onnx", "litert"]
 
-# Imported once per worker, here at collection: pytester restores sys.modules after each test, so
-# anything an inner run imports is dropped again, and onnx cannot be imported a second time into
-# one process (its extension aborts). What the formats need comes before any pytester test.
-for _fmt in FORMATS_RUN:
-    for _module in (*export.BY_NAME[_fmt].requires, *export.BY_NAME[_fmt].exporter_needs("tensorflow")):
-        if importlib.util.find_spec(_module) is not None:
-            importlib.import_module(_module)
+
+@pytest.fixture(scope="module", autouse=True)
+def _runtimes_imported_before_pytester():
+    """What the formats need, imported once per worker before any pytester test of this module:
+    pytester restores sys.modules after each test, so anything an inner run imports is dropped
+    again, and onnx cannot be imported a second time into one process (its extension aborts).
+    A module fixture is set up before pytester's, and only where these tests run."""
+    for fmt in FORMATS_RUN:
+        for module in (*export.BY_NAME[fmt].requires, *export.BY_NAME[fmt].exporter_needs("tensorflow")):
+            if importlib.util.find_spec(module) is not None:
+                importlib.import_module(module)
+
 
 EXPORT = "tests/test_export.py"
 B3 = catalog.OPTION_SHAPES[0]  # the export family's shape (its shapes("options") marker)

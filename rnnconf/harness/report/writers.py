@@ -265,8 +265,9 @@ def _exported_view(doc: dict[str, Any], entry_ids: list[str]) -> dict[str, Any]:
                     continue
                 cells = []
                 for rs, st in COMBOS:
+                    # the identity test has no return_state axis: it looks at the return_state=True call
                     group = [c for c in of_entry if c.get("return_sequences") == rs
-                             and c.get("return_state") in (st, None if st else "-")]
+                             and c.get("return_state", True) == st]
                     if not group:
                         cells.append(None)
                         continue

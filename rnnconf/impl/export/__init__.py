@@ -84,17 +84,12 @@ def input_order(runtime_names: list[str], count: int) -> list[int]:
     return order
 
 
-class RuntimeMissing(Exception):
-    """The format's runtime (or what its exporter needs) is not installed here."""
-
-
 @dataclasses.dataclass(frozen=True)
 class Format:
     name: str                  # Model.export's format=
     runtime: str               # the runtime that runs the artifact, as the report names it
     module: str                # this package's module for the runtime (its load())
     requires: tuple[str, ...]  # the runtime's own import names
-    install: str               # how to install the runtime
     suffix: str                # "" (a folder) or the suffix Model.export demands
     backends: tuple[str, ...]  # the backends Keras documents the format for
     since: str                 # the first Keras release whose Model.export documents it
@@ -149,24 +144,25 @@ def _openvino_exporter(backend: str) -> dict[str, str]:
 TORCH_STATIC = (("batch", "time"), "the PyTorch backend's exporter for this format documents fixed "
                                    "input shapes only (Keras's docstring), so input_signature fixes them")
 FORMATS: tuple[Format, ...] = (
-    Format("tf_saved_model", "tf.saved_model.load", "saved_model", ("tensorflow",),
-           "pip install tensorflow", "", ("tensorflow", "jax", "torch"), "3.0.0",
-           fixed_on={"torch": TORCH_STATIC}, exporter_needs=lambda backend: {"tensorflow": "tensorflow", **({"torch_xla": "torch_xla"} if backend == "torch" else {})}),
-    Format("onnx", "onnxruntime", "onnx", ("onnxruntime", "onnx"), "pip install onnx onnxruntime",
-           ".onnx", ("tensorflow", "jax", "torch"), "3.8.0", fixed_on={"torch": TORCH_STATIC},
+    Format("tf_saved_model", "tf.saved_model.load", "saved_model", ("tensorflow",), "",
+           ("tensorflow", "jax", "torch"), "3.0.0", fixed_on={"torch": TORCH_STATIC},
+           exporter_needs=lambda backend: {"tensorflow": "tensorflow",
+                                           **({"torch_xla": "torch_xla"} if backend == "torch" else {})}),
+    Format("onnx", "onnxruntime", "onnx", ("onnxruntime", "onnx"), ".onnx",
+           ("tensorflow", "jax", "torch"), "3.8.0", fixed_on={"torch": TORCH_STATIC},
            exporter_needs=_onnx_exporter),
-    Format("openvino", "openvino", "openvino", ("openvino",), "pip install openvino scipy", ".xml",
+    Format("openvino", "openvino", "openvino", ("openvino",), ".xml",
            ("tensorflow", "jax", "torch"), "3.11.0", exporter_needs=_openvino_exporter),
-    Format("litert", "ai_edge_litert", "litert", ("ai_edge_litert",), "pip install ai-edge-litert",
-           ".tflite", ("tensorflow", "torch"), "3.13.0", fixed=("batch",),
+    Format("litert", "ai_edge_litert", "litert", ("ai_edge_litert",), ".tflite",
+           ("tensorflow", "torch"), "3.13.0", fixed=("batch",),
            why_fixed=("exported with the case's batch in input_signature: with the batch left free, "
                       "a recurrent layer's while loop becomes Select TF (Flex) TensorList operators "
                       "that the plain interpreter cannot run (test_litert_default_signature_runs "
                       "checks that export)"),
            fixed_on={"torch": TORCH_STATIC},
            exporter_needs=lambda backend: {"litert_torch": "litert-torch"} if backend == "torch" else {}),
-    Format("torch", "torch.export.load", "torch_program", ("torch",), "pip install torch",
-           ".pt2", ("torch",), "3.15.0", fixed=("time",),
+    Format("torch", "torch.export.load", "torch_program", ("torch",), ".pt2", ("torch",), "3.15.0",
+           fixed=("time",),
            why_fixed=("exported with dynamic_shapes for the batch only: the torch backend runs the "
                       "recurrence as a Python loop, so torch.export specializes the time dimension")),
 )
