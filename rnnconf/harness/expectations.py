@@ -199,6 +199,7 @@ class Expectations:
         self.files = files
         self.version = version
         self.backend = backend
+        self._by_test: dict[str, list[Known]] = {}
 
     @classmethod
     def load(cls, paths: list[Path], *, version: str, backend: str,
@@ -236,10 +237,32 @@ class Expectations:
         return text
 
     def match(self, nodeid: str) -> Known | None:
-        for entry in self.entries:
+        """The first entry (in file order) whose pattern matches ``nodeid``."""
+        for entry in self._candidates(nodeid.split("[", 1)[0]):
             if entry.matches(nodeid):
                 return entry
         return None
+
+    def matched(self, nodeids: Iterable[str]) -> set[str]:
+        """The keys of the entries that match at least one of ``nodeids``."""
+        keys: set[str] = set()
+        for nodeid in nodeids:
+            for entry in self._candidates(nodeid.split("[", 1)[0]):
+                if entry.key not in keys and entry.matches(nodeid):
+                    keys.add(entry.key)
+        return keys
+
+    def _candidates(self, test: str) -> list[Known]:
+        """The entries that can match a node id of ``test`` (``file::function``), in file order.
+
+        A pattern matches a node id only if the id starts with the pattern's literal text up to
+        its first ``*``; an id is ``test[params]``, so that prefix pins ``test`` whenever it
+        reaches the ``[``. Matching every collected item against every entry was a measurable
+        share of collection (docs/figures.md); this narrows each item to its test's entries."""
+        found = self._by_test.get(test)
+        if found is None:
+            found = self._by_test[test] = [e for e in self.entries if _may_match(e.pattern, test)]
+        return found
 
     def unmatched(self, nodeids: Iterable[str], deselected: set[str]) -> tuple[list[Known], list[Known]]:
         """(stale, not run in this lane): the applicable entries that match no case that ran,
@@ -252,9 +275,20 @@ class Expectations:
         at all (a run of other files says nothing about them)."""
         ids = list(nodeids)
         files = {n.split("::")[0] for n in ids}
+        matched = self.matched(ids)
         return [e for e in self.entries
                 if any(glob_pattern(e.pattern.split("::")[0]).fullmatch(f) for f in files)
-                and not any(e.matches(n) for n in ids)]
+                and e.key not in matched]
+
+
+def _may_match(pattern: str, test: str) -> bool:
+    """Whether ``pattern`` can match some node id ``test[...]`` (or ``test`` itself)."""
+    literal = pattern.split("*", 1)[0]
+    if "[" in literal:
+        return literal.split("[", 1)[0] == test
+    if "*" not in pattern:
+        return pattern == test or pattern.startswith(test + "[")
+    return test.startswith(literal)
 
 
 def parse(text: str, name: str) -> list[Known]:

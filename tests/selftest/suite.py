@@ -126,6 +126,24 @@ def _fresh(name: str) -> bool:
     return name.split(".", 1)[0] in _FRESH
 
 
+_FROZEN: list[bool] = []
+
+
+def _freeze_the_worker_heap() -> None:
+    """Once per worker, with Keras and its backend imported: move every object alive now into
+    the collector's permanent generation (:func:`gc.freeze`). Each inner run triggers several
+    full collections (our own after the run, Keras's ``clear_session``, pytest's unraisable-
+    exception check at unconfigure); over TensorFlow's heap each took ~0.18 s, a third of the
+    self-tests' time. Frozen objects are the imported modules, which live as long as the worker
+    anyway; what an inner run allocates is still collected as before."""
+    import gc
+
+    if not _FROZEN:
+        gc.collect()
+        gc.freeze()
+        _FROZEN.append(True)
+
+
 def run_in_process(pytester: pytest.Pytester, argv: list[str]) -> pytest.RunResult:
     """``pytest.main(argv)`` in this process with the project's modules imported afresh and put
     back afterwards; stdout and stderr are captured into the returned :class:`pytest.RunResult`.
@@ -141,6 +159,7 @@ def run_in_process(pytester: pytest.Pytester, argv: list[str]) -> pytest.RunResu
 
     import keras  # imported once per worker, before the project's modules are set aside
 
+    _freeze_the_worker_heap()
     outer = {name: module for name, module in sys.modules.items() if _fresh(name)}
     for name in outer:
         del sys.modules[name]

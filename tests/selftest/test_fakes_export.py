@@ -3,9 +3,10 @@
 tests/test_export.py (structure, declared dimensions, last-step identity and oracle values of an
 exported model run in its format's runtime) gets fakes in fixtures/broken/ (export_*.py): real
 Keras 3 except for one bug that only the exported artifact, or the runtime, has. The inner runs
-select one format (``--export onnx``: it runs every check, and what the fakes break does not
-depend on the format; ``tests/unit/test_export_runtimes.py`` pins how each runtime's outputs are
-ordered); the LiteRT fake runs LiteRT. As in test_fakes_modes.py, a
+select one format (``--export tf_saved_model``: it runs every check, what the fakes break does not
+depend on the format, and it is the cheapest export -- no converter after the trace;
+``tests/unit/test_export_runtimes.py`` pins how each runtime's outputs are ordered, and
+``make test``'s export slice runs every format on real Keras); the LiteRT fake runs LiteRT. As in test_fakes_modes.py, a
 :class:`~tests.selftest.test_fakes.Caught` spells out -- from the contract, not from a run -- which
 node ids must fail with which message and which must pass in the same run; the control runs every
 must-fail node id on real Keras, where each passes.
@@ -26,7 +27,7 @@ from .test_fakes import assert_fake_caught, assert_keras_passes_what_fakes_fail,
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.selftest
-FORMATS_RUN = ["onnx", "litert"]
+FORMATS_RUN = ["tf_saved_model", "litert"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,7 +44,7 @@ def _runtimes_imported_before_pytester():
 
 EXPORT = "tests/test_export.py"
 B3 = catalog.OPTION_SHAPES[0]  # the export family's shape (its shapes("options") marker)
-FORMATS = ["onnx"]
+FORMATS = ["tf_saved_model"]
 ARGS = ("--export", ",".join(FORMATS))
 ORACLE = r"differs from the NumPy oracle for "
 STRUCTURE, DIMENSIONS = "test_exported_structure", "test_exported_dimensions"

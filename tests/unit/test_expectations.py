@@ -62,6 +62,22 @@ def test_glob_is_literal_but_star():
     assert not glob_pattern("t[a-*]").fullmatch("tab")
 
 
+
+@pytest.mark.parametrize("pattern", [
+    "tests/a.py::test_x[LSTM-*]", "tests/a.py::test_x*", "tests/a.py::test_*[GRU-*-cpu]", "tests/*",
+    "*[LSTM-seq-state]", "tests/a.py::test_x[LSTM-seq-state]", "tests/a.py::test_x", "tests/a.py::test_",
+    "tests/a.py::test_x*[*]*", "tests/b.py::*",
+])
+def test_narrowed_matching_is_the_pattern_itself(pattern):
+    """match() looks only at the entries of the node id's own test (``file::function``): for every
+    pattern shape, that narrowing finds exactly what the pattern alone matches."""
+    ids = ["tests/a.py::test_x[LSTM-seq-state]", "tests/a.py::test_x[GRU-last-state-cpu]", "tests/a.py::test_x",
+           "tests/a.py::test_xy[LSTM-seq-state]", "tests/a.py::test_[GRU-x-cpu]", "tests/b.py::test_x[LSTM-1]"]
+    entry = known(pattern=pattern)
+    exp = Expectations([entry], ["k.toml"])
+    assert [exp.match(n) is entry for n in ids] == [bool(glob_pattern(pattern).fullmatch(n)) for n in ids]
+    assert exp.matched(ids) == ({entry.key} if any(glob_pattern(pattern).fullmatch(n) for n in ids) else set())
+
 def test_verdicts():
     k = known(match="differs from the .* oracle")
     assert verdict(k, ["AssertionError", "Exception"], "output differs from the NumPy oracle").outcome == "xfailed"

@@ -71,11 +71,7 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
     expectations = config.stash.get(EXPECT_KEY, None)
     if expectations is None:
         return
-    keys = config.stash.setdefault(NOT_RUN_KEY, set())
-    for entry in expectations.entries:
-        key = entry.key
-        if key not in keys and any(entry.matches(item.nodeid) for item in items):
-            keys.add(key)
+    config.stash.setdefault(NOT_RUN_KEY, set()).update(expectations.matched(item.nodeid for item in items))
 
 
 @pytest.hookimpl(optionalhook=True)
