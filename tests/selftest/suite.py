@@ -254,13 +254,16 @@ def shapes_where(predicate) -> list[catalog.Shape]:
 
 # ---- which assertion each fake's failures came from (tests/selftest/test_assertion_sites.py) ----
 SITE_LOG = REPO / "reports" / "selftest-sites"
+_SITES: list = []
 
 
 def log_failing_sites(fake: str, run: SuiteRun) -> None:
     """Record, for a fake whose outcomes were just verified, the assertion site of each failure."""
     from .sites import all_sites, failing_site
 
-    sites = all_sites()
+    if not _SITES:  # the suite's sources do not change during a session: parsed once per worker
+        _SITES.extend(all_sites())
+    sites = _SITES
     hit: dict[str, list[str]] = {}
     for nodeid, case in run.cases.items():
         if case["outcome"] in ("failed", "error") and case.get("frames"):
