@@ -136,15 +136,18 @@ def _export_status(cases: list[dict]) -> tuple[str, str]:
     return "missing", cases[0]["message"].removeprefix("Skipped: ").splitlines()[0] if cases else ""
 
 
-def _known_by_pattern(root: Path) -> dict[str, str]:
-    """Every expectation entry's id pattern -> "<file> #<n>: <its reason's first sentence>", read
-    now (a recorded run names the entries it met by pattern: their numbers change as the files
-    grow, their patterns do not)."""
+def _known_by_pattern(root: Path, version: str, backend: str) -> dict[str, str]:
+    """Every expectation entry that applies to ``version`` on ``backend``: its id pattern ->
+    "<file> #<n>: <its reason's first sentence>", read now (a recorded run names the entries it met
+    by pattern: their numbers change as the files grow, their patterns do not; two entries of
+    other releases may share one pattern, so only those of the run's release are read)."""
     from rnnconf.harness.expectations import parse
 
     out: dict[str, str] = {}
     for path in sorted((root / "fixtures" / "expectations").glob("*.toml")):
         for known in parse(path.read_text(), path.name):
+            if not known.applies_to(version, backend):
+                continue
             first = re.split(r"(?<=[a-z0-9)\"])\. ", " ".join(known.reason.split()), maxsplit=1)[0].rstrip(".")
             if len(first) > 220:
                 first = first[:220].rsplit(" ", 1)[0] + " ..."
@@ -206,7 +209,8 @@ def export_table(root: Path, source: str) -> str:
     lines += ["", "| entry | " + " | ".join(f"{f} ({b})" for b, f in columns) + " |",
               "|---|" + "---|" * len(columns)]
     notes: list[str] = []
-    current = _known_by_pattern(root)
+    keras_of = {lane["backend"].split()[0]: lane["keras"] for lane in doc["lanes"]}
+    current = {b: _known_by_pattern(root, keras_of.get(b, ""), b) for b in doc["cells"]}
     for e in entries:
         row = []
         for b, f in columns:
@@ -215,7 +219,7 @@ def export_table(root: Path, source: str) -> str:
             if status == "known":
                 numbers = []
                 for key in what.split(" || "):
-                    note = current.get(key, f"an entry for `{key.split('|', 1)[-1]}` (no longer listed)")
+                    note = current[b].get(key, f"an entry for `{key.split('|', 1)[-1]}` (no longer listed)")
                     if note not in notes:
                         notes.append(note)
                     numbers.append(notes.index(note) + 1)

@@ -116,3 +116,20 @@ def test_the_fake_count_the_docs_give_is_the_count_of_fakes() -> None:
     for doc in ("README.md", "docs/selftests.md"):
         said = [int(n) for n in re.findall(r"(\d+) deliberately broken", (REPO / doc).read_text())]
         assert said == [len(fakes)], f"{doc} says {said} deliberately broken fakes; there are {len(fakes)}"
+
+
+def test_export_table_notes_name_the_entry_of_the_recorded_release(tmp_path):
+    """Two entries of different releases may share an id pattern: the export table's note for a
+    known cell names the one that applies to the recorded run's Keras and backend."""
+    (tmp_path / "fixtures" / "expectations").mkdir(parents=True)
+    entry = ('[[xfail]]\nid = "tests/test_export.py::test_*-openvino]"\nraises = "E"\nmatch = "m"\n'
+             'versions = "{v}"\nbackends = ["tensorflow"]\nreason = "{r}. More."\nlink = "l"\n\n')
+    (tmp_path / "fixtures" / "expectations" / "keras.toml").write_text(
+        entry.format(v=">=3.11,<3.12.2", r="Old releases fail one way")
+        + entry.format(v=">=3.11", r="Every release fails another way"))
+    run = {"recorded": "d", "machine": "m", "command": "c",
+           "lanes": [{"lane": "l", "backend": "tensorflow 2.21.0", "keras": "3.15.1", "exit": 0, "counts": {}}],
+           "cells": {"tensorflow": {"openvino": {"LSTM": ["known", "keras.toml|tests/test_export.py::test_*-openvino]"]}}}}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    table = docs.export_table(tmp_path, "run.json")
+    assert "[1] keras.toml #2: Every release fails another way." in table and "Old releases" not in table
