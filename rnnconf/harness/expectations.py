@@ -368,10 +368,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     known = item.stash.get(KNOWN_KEY, None)
+    judged = _judge(known, call) if known is not None and call.when == "call" else None
     option, style = item.config.option, getattr(item.config.option, "tbstyle", "auto")
-    if (known is not None and call.when == "call" and call.excinfo is not None
-            and not call.excinfo.errisinstance(pytest.skip.Exception)
-            and _judge(known, call).outcome == "xfailed"):
+    if (judged is not None and judged.outcome == "xfailed" and call.excinfo is not None
+            and not call.excinfo.errisinstance(pytest.skip.Exception)):
         # A known failure's report shows the verdict (wasxfail), never its traceback; pytest
         # formats one anyway, with source context for every Keras and TensorFlow frame (~45 ms
         # a case, docs/figures.md). Native formatting keeps the traceback, at a fraction.
@@ -380,9 +380,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         report = yield
     finally:
         option.tbstyle = style
-    if known is None or call.when != "call" or report.skipped and not hasattr(report, "wasxfail"):
+    if judged is None or report.skipped and not hasattr(report, "wasxfail"):
         return report
-    judged = _judge(known, call)
     if judged.outcome == "xfailed":
         report.outcome = "skipped"
         report.wasxfail = judged.text

@@ -126,9 +126,7 @@ def _fresh(name: str) -> bool:
     return name.split(".", 1)[0] in _FRESH
 
 
-_FROZEN: list[bool] = []
-
-
+@functools.cache
 def _freeze_the_worker_heap() -> None:
     """Once per worker, with Keras and its backend imported: move every object alive now into
     the collector's permanent generation (:func:`gc.freeze`). Each inner run triggers several
@@ -138,10 +136,8 @@ def _freeze_the_worker_heap() -> None:
     anyway; what an inner run allocates is still collected as before."""
     import gc
 
-    if not _FROZEN:
-        gc.collect()
-        gc.freeze()
-        _FROZEN.append(True)
+    gc.collect()
+    gc.freeze()
 
 
 def run_in_process(pytester: pytest.Pytester, argv: list[str]) -> pytest.RunResult:
@@ -254,16 +250,22 @@ def shapes_where(predicate) -> list[catalog.Shape]:
 
 # ---- which assertion each fake's failures came from (tests/selftest/test_assertion_sites.py) ----
 SITE_LOG = REPO / "reports" / "selftest-sites"
-_SITES: list = []
+
+
+@functools.cache
+def _suite_sites() -> list:
+    """The suite's assertion sites: its sources do not change during a session, so parsed once
+    per worker."""
+    from .sites import all_sites
+
+    return all_sites()
 
 
 def log_failing_sites(fake: str, run: SuiteRun) -> None:
     """Record, for a fake whose outcomes were just verified, the assertion site of each failure."""
-    from .sites import all_sites, failing_site
+    from .sites import failing_site
 
-    if not _SITES:  # the suite's sources do not change during a session: parsed once per worker
-        _SITES.extend(all_sites())
-    sites = _SITES
+    sites = _suite_sites()
     hit: dict[str, list[str]] = {}
     for nodeid, case in run.cases.items():
         if case["outcome"] in ("failed", "error") and case.get("frames"):

@@ -27,7 +27,6 @@ from .test_fakes import assert_fake_caught, assert_keras_passes_what_fakes_fail,
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.selftest
-FORMATS_RUN = ["tf_saved_model", "litert"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -36,7 +35,7 @@ def _runtimes_imported_before_pytester():
     pytester restores sys.modules after each test, so anything an inner run imports is dropped
     again, and onnx cannot be imported a second time into one process (its extension aborts).
     A module fixture is set up before pytester's, and only where these tests run."""
-    for fmt in FORMATS_RUN:
+    for fmt in (*FORMATS, *LITERT):
         for module in (*export.BY_NAME[fmt].requires, *export.BY_NAME[fmt].exporter_needs("tensorflow")):
             if importlib.util.find_spec(module) is not None:
                 importlib.import_module(module)
