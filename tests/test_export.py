@@ -15,7 +15,9 @@ with the documented shapes and dtype (``test_exported_structure``); the runtime 
 and time dimensions free where the format leaves them free (``test_exported_dimensions``); the
 last step equals the final state, exactly, inside the runtime; the values meet the NumPy oracle
 at the eager float32 tolerance, with ``go_backwards`` too, and with a mask given as an explicit
-second input. A failure to export, load or run fails
+second input; under each dtype policy (float64, mixed_float16, mixed_bfloat16) the artifact returns
+and declares the layer's compute dtype, and its values meet the oracle at that dtype's tolerance.
+A failure to export, load or run fails
 the case with the exporter's or runtime's message, unless an expectation names it.
 
 Not in the default lane: ``--export all`` (or a list of formats) selects the family; ``make
@@ -29,7 +31,7 @@ import pytest
 from rnnconf.impl import export as formats
 from rnnconf.spec import catalog, contract, reference
 from rnnconf.harness.asserts import assert_identical, assert_matches_oracle, assert_structure
-from rnnconf.harness.outcomes import not_applicable
+from rnnconf.harness.outcomes import not_applicable, skip_without_float64
 from rnnconf.harness.runner import exported_calls
 
 # One shape, the option tests' (an export and a runtime load cost seconds; the artifact runs at two
@@ -40,7 +42,8 @@ pytestmark = [pytest.mark.mode("export"), pytest.mark.shapes(catalog.OPTION_SHAP
               pytest.mark.default_lane(lambda p: catalog.in_default_option_lane(p["entry"]))]
 UNIDIRECTIONAL = lambda e: not e.bidirectional  # noqa: E731
 MOST_EXPORTED = ("SimpleRNN", "LSTM", "GRU", "RNN_LSTMCell", "Bi_LSTM_concat", "ConvLSTM2D")
-GO_BACKWARDS_LANE = pytest.mark.default_lane(lambda p: p["entry"].id in MOST_EXPORTED)
+MOST_EXPORTED_LANE = pytest.mark.default_lane(lambda p: p["entry"].id in MOST_EXPORTED)
+POLICIES = contract.DTYPE_POLICIES  # policy -> (compute dtype of every returned tensor, variable dtype)
 
 
 def _fmt(run, export_format):
@@ -170,7 +173,8 @@ def test_exported_last_step_is_final_state(run, entry, return_sequences, shape, 
             assert_identical(lhs, rhs, what, f"{run.describe(return_sequences, True)}, {_how(fmt, how)}")
 
 
-def _matches_oracle(run, export_format, return_sequences, return_state, record, masked=False, **options):
+def _matches_oracle(run, export_format, return_sequences, return_state, record, masked=False, dtype="float32",
+                    **options):
     fmt = _fmt(run, export_format)
     result = run.exported(fmt, return_sequences, return_state, masked=masked)
     worst = 0.0
@@ -183,8 +187,8 @@ def _matches_oracle(run, export_format, return_sequences, return_state, record, 
         expected = reference.expected_roles(run.entry, run.shape, run.weights, x,
                                             return_sequences=return_sequences, **options)
         worst = max(worst, assert_matches_oracle(roles, expected, f"{run.describe(return_sequences, return_state)}, "
-                                                 f"{_how(fmt, how)}", **reference.tolerance("float32")))
-    record.deviation(worst, reference.tolerance_text("float32"))
+                                                 f"{_how(fmt, how)}", **reference.tolerance(dtype)))
+    record.deviation(worst, reference.tolerance_text(dtype))
 
 
 @pytest.mark.parametrize("export_format", [f.name for f in formats.FORMATS])
@@ -193,7 +197,7 @@ def test_exported_matches_oracle(run, entry, return_sequences, return_state, sha
 
 
 @pytest.mark.entries(UNIDIRECTIONAL)
-@GO_BACKWARDS_LANE
+@MOST_EXPORTED_LANE
 @pytest.mark.parametrize("export_format", [f.name for f in formats.FORMATS])
 def test_exported_go_backwards_matches_oracle(make_run, entry, return_sequences, return_state, shape, device,
                                               export_format, record):
@@ -203,7 +207,7 @@ def test_exported_go_backwards_matches_oracle(make_run, entry, return_sequences,
 
 
 @pytest.mark.entries(lambda e: e.form != "conv")  # the oracle has no ConvLSTM masking
-@GO_BACKWARDS_LANE
+@MOST_EXPORTED_LANE
 @pytest.mark.parametrize("export_format", [f.name for f in formats.FORMATS])
 def test_exported_mask_matches_oracle(run, entry, return_sequences, return_state, shape, device, export_format,
                                       record):
@@ -213,7 +217,53 @@ def test_exported_mask_matches_oracle(run, entry, return_sequences, return_state
     _matches_oracle(run, export_format, return_sequences, return_state, record, masked=True)
 
 
-@GO_BACKWARDS_LANE
+def _policy_run(make_run, policy):
+    run = make_run(dtype=policy)
+    if POLICIES[policy][0] == "float64":
+        skip_without_float64(run.impl)
+    return run
+
+
+@MOST_EXPORTED_LANE
+@pytest.mark.parametrize("policy", list(POLICIES))
+@pytest.mark.parametrize("export_format", [f.name for f in formats.FORMATS])
+def test_exported_dtype_under_policy(make_run, entry, return_sequences, return_state, shape, device, export_format,
+                                     policy):
+    """A layer made with ``dtype=<policy>`` returns every output and state in the policy's compute
+    dtype (tests/test_dtypes.py); its exported model must too: the runtime returns them in that
+    dtype at every size run, and declares them in it. The model's input stays float32, as a
+    functional model's ``Input`` is by default."""
+    compute = POLICIES[policy][0]
+    run = _policy_run(make_run, policy)
+    fmt, result = _result(run, export_format, return_sequences, return_state)
+    _assert_builtin_only(run, fmt, result, return_sequences, return_state)
+    problems = []
+    for how, rows, steps, flat in exported_calls(result):
+        roles = _roles(run, fmt, flat, return_sequences, return_state, rows, steps, how)
+        wrong = [f"{role}: {np.asarray(a).dtype}" for role, a in roles.items() if str(np.asarray(a).dtype) != compute]
+        if wrong:
+            problems.append(f"on {how}, returned {', '.join(wrong)}")
+    declared = [f"{leaf.role}: {out.dtype}"
+                for leaf, out in zip(_expected(run, return_sequences, return_state, 1, 1), result["declared"])
+                if out.dtype != compute]
+    if declared:
+        problems.append(f"the runtime declares {', '.join(declared)}")
+    assert not problems, (f"{run.describe(return_sequences, return_state)}, {_how(fmt, 'every size run')}: "
+                          + "; ".join(problems) + f"; the layer returns every tensor in {compute} under {policy}")
+
+
+@MOST_EXPORTED_LANE
+@pytest.mark.parametrize("policy", list(POLICIES))
+@pytest.mark.parametrize("export_format", [f.name for f in formats.FORMATS])
+def test_exported_values_under_policy(make_run, entry, return_sequences, return_state, shape, device, export_format,
+                                      policy, record):
+    """The exported model of a ``dtype=<policy>`` layer meets the oracle at the compute dtype's
+    tolerance (a precision bug is not a dtype bug: test_exported_dtype_under_policy has that)."""
+    _matches_oracle(_policy_run(make_run, policy), export_format, return_sequences, return_state, record,
+                    dtype=POLICIES[policy][0])
+
+
+@MOST_EXPORTED_LANE
 @pytest.mark.parametrize("export_format", ["litert"])
 def test_litert_default_signature_runs(run, entry, shape, device, export_format, record):
     """``Model.export(path, format="litert")`` as its documentation shows it -- no

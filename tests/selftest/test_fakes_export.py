@@ -137,6 +137,25 @@ CAUGHT.append(caught(
     args=ARGS,
 ))
 
+POLICY_DTYPE, POLICY_VALUES = "test_exported_dtype_under_policy", "test_exported_values_under_policy"
+
+
+def policy_ids(test: str, entry: str, policy: str, **axes) -> set[str]:
+    return catalog_ids(EXPORT, test, [entry], shapes=[B3], extra=[f"{f}-{policy}" for f in FORMATS], **axes)
+
+
+CAUGHT.append(caught(
+    "export_policy_lost", "test_export (the dtype a policy gives the artifact's outputs)",
+    (EXPORT,), f"({POLICY_DTYPE} or {POLICY_VALUES}) and [LSTM- and not bfloat16",
+    failed={r"LSTM\(units\) .*dtype='(mixed_float16|float64)'.*exported to \w+, run by .*: on the case's input, "
+            r"returned output: float32.*the runtime declares output: float32.*; the layer returns every tensor "
+            r"in (float16 under mixed_float16|float64 under float64)":
+                policy_ids(POLICY_DTYPE, "LSTM", "mixed_float16") | policy_ids(POLICY_DTYPE, "LSTM", "float64"),
+            ORACLE + r"LSTM\(units\) .*dtype='float64'.*exported to": policy_ids(POLICY_VALUES, "LSTM", "float64")},
+    passed=policy_ids(POLICY_VALUES, "LSTM", "mixed_float16"),
+    args=ARGS,
+))
+
 LITERT = ["litert"]
 FLEX = r"exported to litert with the batch (fixed|free): the artifact needs Select TF \(Flex\) operators"
 REFUSED = r"Select TensorFlow op\(s\), included in the given model, is\(are\) not supported by this interpreter"

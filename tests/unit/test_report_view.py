@@ -202,3 +202,20 @@ def test_exported_models_get_a_table_per_format_and_a_matrix_column_each():
     assert v["matrix_groups"][0]["columns"] == ["onnx", "litert"]
     html = writers.render_html(_doc(c, exitstatus=1))
     assert 'id="exported"' in html and "fused LSTM×1 node(s)" in html
+
+
+def test_exported_models_under_a_dtype_policy_get_a_table_of_their_own():
+    """A dtype-policy test's known failure does not colour the float32 artifact's cell: each
+    policy is its own table (format, then policy), titled with the policy."""
+    mode = ("rnnconf.mode", "export")
+    plain = "tests/test_export.py::test_exported_matches_oracle[GRU-last-nostate-B3T4F5U3-cpu-onnx]"
+    policy = "tests/test_export.py::test_exported_values_under_policy[GRU-last-nostate-B3T4F5U3-cpu-onnx-float64]"
+    c = collector_with(report(plain, "setup", "passed", props=[mode]), report(plain, "call", "passed", props=[mode]),
+                       report(policy, "setup", "passed", props=[mode]),
+                       report(policy, "call", "failed", "RuntimeException: no double", props=[mode]))
+    v = writers.view(_doc(c, exitstatus=1))
+    float32, float64 = v["exported"]["tables"]
+    assert (float32["format"], float32["policy"], float64["format"], float64["policy"]) == ("onnx", "", "onnx", "float64")
+    assert float32["rows"][0]["cells"][0]["outcome"] == "passed"
+    assert float64["rows"][0]["cells"][0]["outcome"] == "failed"
+    assert 'onnx, layers made with dtype="float64" on cpu' in writers.render_html(_doc(c, exitstatus=1))

@@ -253,11 +253,15 @@ def _exported_view(doc: dict[str, Any], entry_ids: list[str]) -> dict[str, Any]:
     head holds the artifact's operator summary. Plus the LiteRT export with the batch free."""
     cases = [c for c in doc["cases"] if c.get("mode") == "export" and c.get("entry")]
     fmt_of = {c["nodeid"]: next((p for p in c.get("params", []) if p in EXPORT_FORMATS), "") for c in cases}
+    # the dtype-policy tests get a table per policy: a float32 artifact's cell is not the worst of them
+    policy_of = {c["nodeid"]: next((p for p in c.get("params", []) if p in contract.DTYPE_POLICIES), "")
+                 for c in cases}
     tables = []
-    for fmt in EXPORT_FORMATS:
-        for device in sorted({c.get("device") for c in cases if fmt_of[c["nodeid"]] == fmt}):
+    for fmt, policy in [(f, p) for f in EXPORT_FORMATS for p in ("", *contract.DTYPE_POLICIES)]:
+        for device in sorted({c.get("device") for c in cases if fmt_of[c["nodeid"]] == fmt
+                              and policy_of[c["nodeid"]] == policy}):
             mine = [c for c in cases if fmt_of[c["nodeid"]] == fmt and c.get("device") == device
-                    and c["test"] != "test_litert_default_signature_runs"]
+                    and policy_of[c["nodeid"]] == policy and c["test"] != "test_litert_default_signature_runs"]
             rows = []
             for eid in entry_ids:
                 of_entry = [c for c in mine if c["entry"] == eid]
@@ -284,7 +288,7 @@ def _exported_view(doc: dict[str, Any], entry_ids: list[str]) -> dict[str, Any]:
                              "extra": notes.get("extra", ""), "operators": notes.get("operators", "")})
             if rows:
                 counts = collections.Counter(c["outcome"] for c in mine)
-                tables.append({"format": fmt, "device": device, "rows": rows, "counts": dict(counts),
+                tables.append({"format": fmt, "policy": policy, "device": device, "rows": rows, "counts": dict(counts),
                                "runtime": FORMATS[EXPORT_FORMATS.index(fmt)].runtime})
     free = []
     for c in cases:
