@@ -38,7 +38,18 @@ class TorchProgram(Artifact):
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         got = self._module(*(self._torch.from_numpy(np.ascontiguousarray(a)) for a in inputs))
         got = got if isinstance(got, (list, tuple)) else [got]
-        return [t.detach().cpu().numpy() for t in self._torch.utils._pytree.tree_leaves(got)]
+        return [self._numpy(t) for t in self._torch.utils._pytree.tree_leaves(got)]
+
+    def _numpy(self, tensor):
+        """A returned tensor as NumPy, in its own dtype: torch cannot hand NumPy a bfloat16 tensor
+        (``TypeError: Got unsupported ScalarType BFloat16``), so its bits are read as
+        ``ml_dtypes.bfloat16`` (the NumPy bfloat16 type Keras itself depends on)."""
+        tensor = tensor.detach().cpu()
+        if tensor.dtype == self._torch.bfloat16:
+            import ml_dtypes
+
+            return tensor.view(self._torch.int16).numpy().view(ml_dtypes.bfloat16)
+        return tensor.numpy()
 
 
 def load(path: Path) -> Artifact:
