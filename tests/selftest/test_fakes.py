@@ -398,7 +398,6 @@ def test_fake_is_caught(pytester, monkeypatch, spec):
     log_failing_sites(spec.fake, run)
 
 
-@pytest.mark.long
 def test_real_keras_passes_every_selection(pytester, monkeypatch, impl):
     """The control: the union of the selections above passes on Keras itself.
 

@@ -278,7 +278,6 @@ def test_time_major_done_right_passes(pytester, monkeypatch):
     run.assert_outcomes(passed=must_fail)
 
 
-@pytest.mark.long
 def test_real_keras_passes_what_the_argument_fakes_fail(pytester, monkeypatch, impl):
     """The control: every node id a fake above must fail passes on Keras itself."""
     assert_keras_passes_what_fakes_fail(pytester, monkeypatch, impl, CAUGHT)

@@ -179,13 +179,11 @@ CAUGHT.append(caught(
 ))
 
 
-@pytest.mark.long
 @pytest.mark.parametrize("spec", CAUGHT, ids=[c.fake for c in CAUGHT])
 def test_export_fake_is_caught(pytester, monkeypatch, spec):
     assert_fake_caught(pytester, monkeypatch, spec)
 
 
-@pytest.mark.long
 def test_real_keras_passes_what_the_export_fakes_fail(pytester, monkeypatch, impl):
     """The control: every node id an export fake must fail passes on Keras itself."""
     assert_keras_passes_what_fakes_fail(pytester, monkeypatch, impl, CAUGHT, args=("--export", "all"))

@@ -137,7 +137,6 @@ def test_method_fake_is_caught(pytester, monkeypatch, spec):
     assert_fake_caught(pytester, monkeypatch, spec)
 
 
-@pytest.mark.long
 def test_real_keras_passes_what_the_method_fakes_fail(pytester, monkeypatch, impl):
     """The control: every node id a fake above must fail passes on Keras itself."""
     assert_keras_passes_what_fakes_fail(pytester, monkeypatch, impl, CAUGHT)

@@ -208,7 +208,6 @@ def test_model_fake_is_caught(pytester, monkeypatch, spec):
     assert_fake_caught(pytester, monkeypatch, spec)
 
 
-@pytest.mark.long
 def test_real_keras_passes_what_the_model_fakes_fail(pytester, monkeypatch, impl):
     """The control: every node id a fake above must fail passes on Keras itself (a known
     nonconformance, read from the expectation files, would xfail; none is in these selections)."""

@@ -492,7 +492,6 @@ def test_option_fake_is_caught(pytester, monkeypatch, spec):
     assert_fake_caught(pytester, monkeypatch, spec)
 
 
-@pytest.mark.long
 def test_real_keras_passes_what_the_fakes_fail(pytester, monkeypatch, impl):
     """The control: every node id a fake above must fail passes on Keras itself, so each failure
     is the fake's bug and not the check. (The ``passed`` sets already pass on the fakes, which are

@@ -104,7 +104,6 @@ def test_training_fake_is_caught(pytester, monkeypatch, spec):
     assert_fake_caught(pytester, monkeypatch, spec)
 
 
-@pytest.mark.long
 def test_real_keras_passes_what_the_training_fakes_fail(pytester, monkeypatch, impl):
     """The control: every node id a fake above must fail passes on Keras itself (a known
     nonconformance would xfail, as read from the expectation files)."""

@@ -79,7 +79,6 @@ def test_a_teardown_error_reaches_the_report(pytester, monkeypatch):
     assert "error in teardown" in html
 
 
-@pytest.mark.long
 def test_a_dying_worker_is_a_reported_crash(pytester, monkeypatch):
     """A worker killed mid-run (os._exit, as a segfault would) must not hang the case scheduler:
     the run ends, exits non-zero, and the report names the case that was running as a crash;
@@ -219,7 +218,6 @@ def test_a_missing_layer_is_a_failure_not_not_applicable(pytester, monkeypatch):
     assert all("has no layers.GRU" in c["message"] for c in doc["cases"])
 
 
-@pytest.mark.long
 def test_shards_cover_the_run_once_and_join_back(pytester, monkeypatch):
     """--shard 1/2 and 2/2 run disjoint halves (every test of a case in one shard) that together
     are the whole selection; python -m rnnconf merge-shards joins them into the unsharded run."""
