@@ -73,7 +73,8 @@ export-slice: export-deps
 
 # The harness's own tests: the oracle (against published numbers, by hand, and against PyTorch)
 # and in-process unit tests of the case id, expectations, report view and assertion-site finder.
-# One process: its ~7 s of tests cost less than starting two xdist workers (12.8 s against 15.5 s).
+# One process: its ~8 s of tests do not need two xdist workers (no difference to claim either way:
+# docs/figures.md).
 ORACLE_TESTS := tests/test_oracle.py tests/test_oracle_torch.py
 unit: venv
 	$(PYTEST) -p no:xdist -p no:randomly tests/unit $(ORACLE_TESTS) --no-report
