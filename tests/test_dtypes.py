@@ -6,18 +6,10 @@ bug). The policy is passed to the layer (dtype=...), so no test touches the glob
 import pytest
 
 from rnnconf.spec import contract
-from rnnconf.harness.checks import check_against_oracle, roles_of
-from rnnconf.harness.outcomes import skip_without_float64
+from rnnconf.harness.checks import check_against_oracle, roles_of, run_under_policy
 
 POLICIES = contract.DTYPE_POLICIES  # policy -> (compute dtype of every returned tensor, variable dtype)
 policies = pytest.mark.parametrize("policy", list(POLICIES))
-
-
-def _run(make_run, policy):
-    run = make_run(dtype=policy)
-    if POLICIES[policy][0] == "float64":
-        skip_without_float64(run.impl)
-    return run
 
 
 @policies
@@ -25,7 +17,7 @@ def _run(make_run, policy):
 def test_dtype_of_every_output_and_state(make_run, entry, return_sequences, return_state, shape, device,
                                          policy):
     compute, variable = POLICIES[policy]
-    run = _run(make_run, policy)
+    run = run_under_policy(make_run, policy)
     context = run.describe(return_sequences, return_state)
     roles, got = roles_of(run, return_sequences, return_state)
     wrong = [f"{role}: {dtype}" for role, dtype in zip(roles, contract.flatten(got.dtypes)) if dtype != compute]
@@ -38,5 +30,5 @@ def test_dtype_of_every_output_and_state(make_run, entry, return_sequences, retu
 @policies
 @pytest.mark.shapes("options")
 def test_values_under_policy(make_run, entry, return_sequences, return_state, shape, device, policy, record):
-    run = _run(make_run, policy)
+    run = run_under_policy(make_run, policy)
     check_against_oracle(run, return_sequences, return_state, record, dtype=POLICIES[policy][0])

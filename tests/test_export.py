@@ -31,7 +31,8 @@ import pytest
 from rnnconf.impl import export as formats
 from rnnconf.spec import catalog, contract, reference
 from rnnconf.harness.asserts import assert_identical, assert_matches_oracle, assert_structure
-from rnnconf.harness.outcomes import not_applicable, skip_without_float64
+from rnnconf.harness.checks import run_under_policy
+from rnnconf.harness.outcomes import not_applicable
 from rnnconf.harness.runner import exported_calls
 
 # One shape, the option tests' (an export and a runtime load cost seconds; the artifact runs at two
@@ -217,13 +218,6 @@ def test_exported_mask_matches_oracle(run, entry, return_sequences, return_state
     _matches_oracle(run, export_format, return_sequences, return_state, record, masked=True)
 
 
-def _policy_run(make_run, policy):
-    run = make_run(dtype=policy)
-    if POLICIES[policy][0] == "float64":
-        skip_without_float64(run.impl)
-    return run
-
-
 @MOST_EXPORTED_LANE
 @pytest.mark.parametrize("policy", list(POLICIES))
 @pytest.mark.parametrize("export_format", [f.name for f in formats.FORMATS])
@@ -234,7 +228,7 @@ def test_exported_dtype_under_policy(make_run, entry, return_sequences, return_s
     dtype at every size run, and declares them in it. The model's input stays float32, as a
     functional model's ``Input`` is by default."""
     compute = POLICIES[policy][0]
-    run = _policy_run(make_run, policy)
+    run = run_under_policy(make_run, policy)
     fmt, result = _result(run, export_format, return_sequences, return_state)
     _assert_builtin_only(run, fmt, result, return_sequences, return_state)
     problems = []
@@ -259,7 +253,7 @@ def test_exported_values_under_policy(make_run, entry, return_sequences, return_
                                       policy, record):
     """The exported model of a ``dtype=<policy>`` layer meets the oracle at the compute dtype's
     tolerance (a precision bug is not a dtype bug: test_exported_dtype_under_policy has that)."""
-    _matches_oracle(_policy_run(make_run, policy), export_format, return_sequences, return_state, record,
+    _matches_oracle(run_under_policy(make_run, policy), export_format, return_sequences, return_state, record,
                     dtype=POLICIES[policy][0])
 
 

@@ -10,6 +10,16 @@ import pytest
 
 from rnnconf.spec import contract, reference, unspecified
 from rnnconf.harness.asserts import ClaimFailures, assert_matches_oracle
+from rnnconf.harness.outcomes import skip_without_float64
+
+
+def run_under_policy(make_run: Any, policy: str) -> Any:
+    """The case made with ``dtype=policy`` (a key of contract.DTYPE_POLICIES); a float64 policy
+    skips, saying what to set, where the backend runs without 64-bit types."""
+    run = make_run(dtype=policy)
+    if contract.DTYPE_POLICIES[policy][0] == "float64":
+        skip_without_float64(run.impl)
+    return run
 
 
 def roles_of(run: Any, return_sequences: bool, return_state: bool, **call_kwargs: Any):
