@@ -9,6 +9,7 @@ A file ``fixtures/expectations/<impl>.toml`` applies to every backend of that im
     match = "output differs from the NumPy oracle"   # a regex searched in its message
     versions = "<3.16"               # optional: PEP 440 specifier on the implementation's version
     backends = ["jax"]               # optional: only on these backends
+    onednn = false                   # optional: only where TensorFlow's oneDNN CPU kernels are off (true: on)
     max_abs = 1e-7                   # optional, a numeric bug's size (max_rel: relative)
     reason = "what the implementation does instead"
     link = "https://github.com/keras-team/keras/issues/NNNN"  # or a precise reproduction
@@ -39,7 +40,7 @@ import pytest
 
 EXPECTATIONS_DIR = Path("fixtures") / "expectations"
 REQUIRED = ("id", "raises", "match", "reason", "link")
-OPTIONAL = ("versions", "backends", "max_abs", "max_rel", "cpu_flags", "observed", "raised_in")
+OPTIONAL = ("versions", "backends", "max_abs", "max_rel", "cpu_flags", "onednn", "observed", "raised_in")
 EXPECT_KEY = pytest.StashKey["Expectations"]()
 KNOWN_KEY = pytest.StashKey["Known"]()
 VERDICT_KEY = "rnnconf.verdict"  # user property: how an expectation judged a case
@@ -72,6 +73,11 @@ class Known:
     # a regex one frame of the exception's traceback ("path:function") must match: an error whose
     # message alone is generic ("list index out of range") is this bug only where it arises
     raised_in: str = ""
+    # a machine-dependent bug of TensorFlow's CPU kernels: the entry applies only where TensorFlow
+    # runs its oneDNN kernels (True) or does not (False) -- TensorFlow's own choice for the CPU
+    # (on by default on CPUs with AVX512_VNNI/AMX-class features) or TF_ENABLE_ONEDNN_OPTS, as the
+    # implementation reports it (rnnconf.impl.backends.tensorflow.onednn)
+    onednn: bool | None = None
 
     @property
     def key(self) -> str:
@@ -109,6 +115,8 @@ class Known:
             parts.append("on " + ", ".join(self.backends))
         if self.cpu_flags:
             parts.append("on a CPU with " + " or ".join(self.cpu_flags))
+        if self.onednn is not None:
+            parts.append(f"with TensorFlow's oneDNN CPU kernels {'on' if self.onednn else 'off'}")
         if not self.observed:
             parts.append("(not yet observed)")
         return " ".join(parts)
@@ -118,10 +126,17 @@ class Known:
         found = re.search(r"<\s*([0-9][^,\s]*)", self.versions)
         return found.group(1) if found and "<=" not in self.versions else ""
 
-    def applies_to(self, version: str, backend: str) -> bool:
+    def applies_to(self, version: str, backend: str, onednn: bool | None = None, *,
+                   machine: bool = True) -> bool:
+        """Whether the entry applies to this release on this backend, on the machine the run is
+        on: its CPU's flags, and ``onednn`` (the implementation's report of TensorFlow's oneDNN
+        kernels; None: no TensorFlow, so an entry that names either state does not apply).
+        ``machine=False`` leaves the machine out, for reading a run recorded elsewhere."""
         if self.backends and backend not in self.backends:
             return False
-        if self.cpu_flags and not set(self.cpu_flags) & cpu_flags():
+        if machine and self.cpu_flags and not set(self.cpu_flags) & cpu_flags():
+            return False
+        if machine and self.onednn is not None and onednn is not self.onednn:
             return False
         if not self.versions:
             return True
@@ -193,8 +208,8 @@ def first_lines(text: str, n: int = 3) -> str:
 
 class Expectations:
     def __init__(self, entries: list[Known], files: list[str], *, version: str = "",
-                 backend: str = "") -> None:
-        self.entries = [e for e in entries if e.applies_to(version, backend)]
+                 backend: str = "", onednn: bool | None = None) -> None:
+        self.entries = [e for e in entries if e.applies_to(version, backend, onednn)]
         self.not_applicable = [e for e in entries if e not in self.entries]
         self.files = files
         self.version = version
@@ -202,19 +217,19 @@ class Expectations:
         self._by_test: dict[str, list[Known]] = {}
 
     @classmethod
-    def load(cls, paths: list[Path], *, version: str, backend: str,
+    def load(cls, paths: list[Path], *, version: str, backend: str, onednn: bool | None = None,
              shown: list[str] | None = None) -> "Expectations":
         entries: list[Known] = []
         for path in paths:
             entries += parse(path.read_text(), path.name)
         return cls(entries, shown if shown is not None else [p.name for p in paths],
-                   version=version, backend=backend)
+                   version=version, backend=backend, onednn=onednn)
 
     @classmethod
     def for_run(cls, option: str, rootdir: Path, impl: Any) -> "Expectations":
         """``option``: 'auto' (the implementation's files), 'none', or a file path."""
         if option == "none":
-            return cls([], [], version=impl.version, backend=impl.backend)
+            return cls([], [], version=impl.version, backend=impl.backend, onednn=impl.onednn)
         if option == "auto":
             base = rootdir / EXPECTATIONS_DIR
             names = [f"{impl.spec}.toml", f"{impl.spec}-{impl.backend}.toml"]
@@ -226,7 +241,7 @@ class Expectations:
                 raise ExpectationsError(f"--expectations {option!r}: no such file; pass a TOML "
                                         "file, 'auto' or 'none'")
             paths, shown = [path], [relative_path(path, rootdir)]
-        return cls.load(paths, version=impl.version, backend=impl.backend, shown=shown)
+        return cls.load(paths, version=impl.version, backend=impl.backend, onednn=impl.onednn, shown=shown)
 
     def describe(self) -> str:
         if not self.files:
@@ -315,8 +330,9 @@ def parse(text: str, name: str) -> list[Known]:
             if key in raw and (not isinstance(raw[key], (int, float)) or raw[key] <= 0):
                 raise ExpectationsError(f"{name}: [[xfail]] #{i}: {key} must be a positive number, "
                                         f"got {raw[key]!r}")
-        if "observed" in raw and not isinstance(raw["observed"], bool):
-            raise ExpectationsError(f"{name}: [[xfail]] #{i}: observed must be true or false")
+        for key in ("observed", "onednn"):
+            if key in raw and not isinstance(raw[key], bool):
+                raise ExpectationsError(f"{name}: [[xfail]] #{i}: {key} must be true or false")
         flags = raw.get("cpu_flags", [])
         ids = raw["id"] if isinstance(raw["id"], list) else [raw["id"]]
         backends = raw.get("backends", [])
@@ -324,7 +340,7 @@ def parse(text: str, name: str) -> list[Known]:
                           raw.get("versions", ""), tuple([backends] if isinstance(backends, str) else backends),
                           raw.get("max_abs"), raw.get("max_rel"),
                           tuple([flags] if isinstance(flags, str) else flags), raw.get("observed", True),
-                          raw.get("raised_in", ""))
+                          raw.get("raised_in", ""), raw.get("onednn"))
                     for p in ids]
     return entries
 

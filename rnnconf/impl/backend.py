@@ -40,6 +40,9 @@ class Backend:
     tensors_have_device: bool = True
     # run once when the implementation loads; returns what it set, for the report header
     prepare: Callable[[], str] = lambda: ""
+    # whether the backend runs TensorFlow's oneDNN CPU kernels (None: not TensorFlow); some
+    # expectation entries apply only in one state (rnnconf.harness.expectations, ``onednn``)
+    onednn: Callable[[], "bool | None"] = lambda: None
     # run after every test: process hygiene that changes no result (JAX releases the compiled
     # programs' memory mappings before the process runs out of them)
     between_tests: Callable[[], None] = lambda: None

@@ -54,6 +54,7 @@ class Implementation:
         self.facts = BACKENDS.get(self.backend, UNKNOWN)
         self.backend_version = _version_of(self.facts.module)
         self.settings = self.facts.prepare()
+        self.onednn = self.facts.onednn()
         self._gpus: list[str] | None = None
         self.warnings_at_import: list[str] = []  # what importing and setting it up warned (loader.load)
         self.gpu_probe_error = ""  # "RuntimeError: ..." when the backend's GPU probe raised

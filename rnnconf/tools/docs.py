@@ -87,6 +87,7 @@ def expectation_entries(root: Path, source: str) -> str:
                      f"max |diff| {entry['max_abs']:g}" if "max_abs" in entry else "",
                      f"max relative diff {entry['max_rel']:g}" if "max_rel" in entry else "",
                      f"on a CPU with {' or '.join(entry['cpu_flags'])}" if entry.get("cpu_flags") else "",
+                     f"TensorFlow's oneDNN CPU kernels {'on' if entry['onednn'] else 'off'}" if "onednn" in entry else "",
                      "not yet observed" if entry.get("observed") is False else ""]
             link = entry["link"]
             record = f"<{link}>" if link.startswith("http") else link
@@ -146,7 +147,7 @@ def _known_by_pattern(root: Path, version: str, backend: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in sorted((root / "fixtures" / "expectations").glob("*.toml")):
         for known in parse(path.read_text(), path.name):
-            if not known.applies_to(version, backend):
+            if not known.applies_to(version, backend, machine=False):  # the machine the run was recorded on is not known here
                 continue
             first = re.split(r"(?<=[a-z0-9)\"])\. ", " ".join(known.reason.split()), maxsplit=1)[0].rstrip(".")
             if len(first) > 220:

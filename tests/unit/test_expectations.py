@@ -182,6 +182,21 @@ def test_a_machine_dependent_entry_applies_only_where_the_cpu_has_the_flag(monke
     assert entry.applies_to("3.15.1", "openvino") and "on a CPU with avx512_bf16 or amx_bf16" in entry.scope()
 
 
+def test_an_entry_bound_to_tensorflows_onednn_applies_only_where_its_state_matches():
+    entry = known(backends=("tensorflow",), onednn=False)
+    assert not entry.applies_to("3.15.1", "tensorflow", True)
+    assert entry.applies_to("3.15.1", "tensorflow", True, machine=False)  # a run recorded elsewhere
+    assert entry.applies_to("3.15.1", "tensorflow", False) and "oneDNN CPU kernels off" in entry.scope()
+    assert not entry.applies_to("3.15.1", "jax", False)
+    assert not entry.applies_to("3.15.1", "tensorflow", None)  # no TensorFlow to ask
+    exp = Expectations([entry], ["k.toml"], version="3.15.1", backend="tensorflow", onednn=False)
+    assert exp.entries == [entry]
+    (parsed,) = parse('[[xfail]]\nid = "x"\nraises = "E"\nmatch = "m"\nonednn = false\nreason = "r"\nlink = "l"\n', "k")
+    assert parsed.onednn is False
+    with pytest.raises(ExpectationsError, match="onednn must be true or false"):
+        parse('[[xfail]]\nid = "x"\nraises = "E"\nmatch = "m"\nonednn = "off"\nreason = "r"\nlink = "l"\n', "k")
+
+
 def test_observed_and_cpu_flags_parse():
     (entry,) = parse('[[xfail]]\nid = "x"\nraises = "E"\nmatch = "m"\nobserved = false\ncpu_flags = "amx_bf16"\n'
                      'reason = "r"\nlink = "l"\n', "k")
@@ -212,3 +227,22 @@ def test_an_entry_may_name_two_exceptions_and_no_other():
     assert verdict(k, ["RuntimeError", "Exception"], "Can not create StaticMemory").outcome == "xfailed"
     other = verdict(k, ["ValueError", "Exception"], "differs")
     assert other.outcome == "failed" and "expecting AssertionError|RuntimeError matching" in other.text
+
+
+def test_a_self_test_expects_what_a_machine_bound_entry_says_of_a_case_that_cannot_run_here(monkeypatch):
+    """A fake wraps Keras's layer, so a case a machine-bound Keras entry claims here (TensorFlow's
+    oneDNN off) fails as that entry says on the fake too; the self-test then expects that
+    failure for it, and still needs the fake's own failure somewhere."""
+    import tests.selftest.suite as suite
+
+    here = known(pattern="t.py::test_a[CF-*]", raises="UnimplementedError", match="NHWC", onednn=False)
+    monkeypatch.setattr(suite, "machine_bound", lambda: (here,))
+    want = {"t.py::test_a[CF-1]": "passed", "t.py::test_a[CF-2]": "failed", "t.py::test_a[X-1]": "failed"}
+    failed = {"fake's message": {"t.py::test_a[CF-2]", "t.py::test_a[X-1]"}}
+    assert suite._cannot_run_here(want, failed) == []
+    assert want == dict.fromkeys(want, "failed")
+    assert failed == {"fake's message": {"t.py::test_a[X-1]"}, "NHWC": {"t.py::test_a[CF-1]", "t.py::test_a[CF-2]"}}
+    # a fake whose every failing case cannot run here is not shown caught: a problem, not a pass
+    failed = {"fake's message": {"t.py::test_a[CF-2]"}}
+    (problem,) = suite._cannot_run_here({"t.py::test_a[CF-2]": "failed"}, failed)
+    assert "the fake is not shown caught here" in problem

@@ -4,6 +4,7 @@ Used by Keras 3 on TensorFlow and by tf-keras (whose backend is TensorFlow)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -21,6 +22,29 @@ def tf32_off() -> None:
     import tensorflow as tf
 
     tf.config.experimental.enable_tensor_float_32_execution(False)
+
+
+def onednn() -> bool | None:
+    """Whether TensorFlow runs its oneDNN CPU kernels in this process: TensorFlow's own runtime
+    choice (``IsMklEnabled``: on by default on CPUs with AVX512_VNNI/AMX-class features, or as
+    TF_ENABLE_ONEDNN_OPTS=0/1 says); None where TensorFlow cannot say. It decides what some CPU
+    cases can do (an NCHW convolution runs only with them), so expectation entries may name it
+    (``onednn`` in fixtures/expectations/)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def prepare() -> str:
+    """Nothing is set; the header names whether TensorFlow runs its oneDNN CPU kernels."""
+    state = onednn()
+    if state is None:
+        return ""
+    how = ("TF_ENABLE_ONEDNN_OPTS=" + os.environ["TF_ENABLE_ONEDNN_OPTS"]
+           if "TF_ENABLE_ONEDNN_OPTS" in os.environ else "TensorFlow's default for this CPU")
+    return f"oneDNN CPU kernels {'on' if state else 'off'} ({how})"
 
 
 def compile(layers: list, feature_shape: tuple, batch: int | None) -> Callable:
@@ -56,4 +80,5 @@ def autodiff(impl: Any, layer: Any, x: np.ndarray, states: list[np.ndarray],
 
 
 # GPU matmuls in TF32 drift from float32 (keras #19254); TF32 is switched off as Keras's tests do.
-BACKEND = Backend("tensorflow", gpus, tf32_off, compile=compile, autodiff=autodiff)
+BACKEND = Backend("tensorflow", gpus, tf32_off, prepare=prepare, onednn=onednn, compile=compile,
+                  autodiff=autodiff)
