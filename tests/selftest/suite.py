@@ -158,6 +158,40 @@ def _cannot_run_here(want: dict[str, str], failed: dict[str, set[str]]) -> list[
     return problems
 
 
+# ---- what the suite's own run recorded (the controls read it instead of running it again) ----
+# `make test` runs `make report` (reports/shapes.json) and the export slice
+# (reports/export-slice/shapes.json) before the self-tests.
+RECORDS = (REPO / "reports" / "shapes.json", REPO / "reports" / "export-slice" / "shapes.json")
+SAME_IMPLEMENTATION = ("impl", "version", "flavor", "backend", "backend_version", "settings")
+
+
+def recorded(impl) -> dict[str, str]:
+    """``{nodeid: outcome}`` of the CPU cases :data:`RECORDS` hold, from every record made by these
+    sources (:func:`rnnconf.harness.tree.digest`) on this implementation (its name, version,
+    backend and their settings); a record of other sources or another implementation is not
+    read. Empty when there is none, so the controls run everything."""
+    ours = {"impl": impl.spec, "version": impl.version, "flavor": impl.flavor, "backend": impl.backend,
+            "backend_version": impl.backend_version, "settings": impl.settings}
+    return dict(_recorded(tuple(ours.items())))
+
+
+@functools.cache
+def _recorded(ours: tuple) -> tuple:
+    from rnnconf.harness import tree
+
+    out: dict[str, str] = {}
+    for path in RECORDS:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        theirs = record.get("implementation") or {}
+        if record.get("tree") != tree.digest() or tuple((k, theirs.get(k)) for k, _ in ours) != ours:
+            continue
+        out.update((c["nodeid"], c["outcome"]) for c in record.get("cases", []) if c.get("device") == DEVICE)
+    return tuple(out.items())
+
+
 # ---- the inner run in this process ----
 # What an inner run imports afresh, as a new process would: the harness (its per-process memo of
 # built layers, the backend facts the inner plugins patch), the fakes, the test modules, the root

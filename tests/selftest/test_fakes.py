@@ -19,7 +19,7 @@ from rnnconf.harness.caseid import case_id
 from rnnconf.harness.expectations import Expectations
 
 from .suite import (BOTH, IDENTITIES, NOTEBOOK, REPO, STRUCTURE, SYMBOLIC, catalog_ids, composed_ids,
-                    entry_ids, log_failing_sites, notebook_ids, run_suite, shapes_where)
+                    entry_ids, log_failing_sites, notebook_ids, recorded, run_suite, shapes_where)
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.selftest
@@ -74,13 +74,27 @@ def assert_fake_caught(pytester, monkeypatch, spec: "Caught") -> None:
 
 def assert_keras_passes_what_fakes_fail(pytester, monkeypatch, impl, specs, args=()) -> None:
     """The control: every node id one of ``specs``' fakes must fail passes on Keras itself, so
-    each failure is the fake's bug and not the check (a known nonconformance, read from the
-    expectation files and not from a run, xfails instead)."""
+    each failure is the fake's bug and not the check (:func:`assert_keras_passes`)."""
     must_fail = set().union(*(nodes for c in specs for nodes in c.failed.values()))
+    assert_keras_passes(pytester, monkeypatch, impl, must_fail, args)
+
+
+def assert_keras_passes(pytester, monkeypatch, impl, nodeids: set[str], args=()) -> None:
+    """Every node id in ``nodeids`` passes on Keras (a known nonconformance, read from the
+    expectation files and not from a run, xfails instead). What the suite's own run of these
+    sources on this implementation recorded (``make report``, the export slice:
+    :func:`suite.recorded`) is read from its record; the rest runs now."""
     known = Expectations.for_run("auto", REPO, impl)
-    xfailed = {n for n in must_fail if known.match(n) is not None}
-    run = run_suite(pytester, monkeypatch, "keras", sorted(must_fail), *args, expectations="auto")
-    run.assert_outcomes(passed=must_fail - xfailed, xfailed=xfailed)
+    want = {n: "xfailed" if known.match(n) is not None else "passed" for n in nodeids}
+    record = recorded(impl)
+    wrong = [f"{n}: {record[n]} in the suite's record, expected {want[n]}"
+             for n in sorted(want) if n in record and record[n] != want[n]]
+    assert not wrong, "Keras itself does not pass what the fakes fail:\n  " + "\n  ".join(wrong[:10])
+    rest = {n: w for n, w in want.items() if n not in record}
+    if rest:
+        run = run_suite(pytester, monkeypatch, "keras", sorted(rest), *args, expectations="auto")
+        run.assert_outcomes(passed={n for n, w in rest.items() if w == "passed"},
+                            xfailed={n for n, w in rest.items() if w == "xfailed"})
 
 
 def _property(entry: str) -> set[str]:
@@ -402,12 +416,7 @@ def test_real_keras_passes_every_selection(pytester, monkeypatch, impl):
     """The control: the union of the selections above passes on Keras itself.
 
     Known Keras nonconformances (fixtures/expectations/) are expected failures here, as in a normal
-    run; which cases they cover is read from the expectation files, not from a run.
+    run; which cases they cover is read from the expectation files, not from a run. (Each
+    self-test above already checks that its selection runs exactly its node ids.)
     """
-    selected = set().union(*(c.selected() for c in CAUGHT))
-    files = tuple(dict.fromkeys(f for c in CAUGHT for f in c.files))
-    k = " or ".join(f"({c.k})" for c in CAUGHT)
-    known = Expectations.for_run("auto", REPO, impl)
-    xfailed = {n for n in selected if known.match(n) is not None}
-    run = run_suite(pytester, monkeypatch, "keras", files, k=k, expectations="auto")
-    run.assert_outcomes(passed=selected - xfailed, xfailed=xfailed)
+    assert_keras_passes(pytester, monkeypatch, impl, set().union(*(c.selected() for c in CAUGHT)))

@@ -15,6 +15,7 @@ from typing import Any
 from rnnconf.impl.export import FORMATS
 from rnnconf.spec import arguments, catalog, contract, models, option_pairs, pairwise, unspecified
 from rnnconf.harness.caseid import seq_word, state_word
+from rnnconf.harness import tree
 from rnnconf.harness.outcomes import SEVERITY
 
 SCHEMA = "rnn-conformance/shapes/3"
@@ -48,6 +49,7 @@ def document(collector: Any, expectations: Any, exitstatus: int) -> dict[str, An
         "schema": SCHEMA,
         "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "implementation": collector.implementation,
+        "tree": tree.digest(),  # the suite's sources (rnnconf.harness.tree): a rerun of the same would judge alike
         "exit_status": int(exitstatus),
         "exit_meaning": EXIT_MEANING.get(int(exitstatus), "unknown"),
         "summary": {k: counts.get(k, 0) for k in OUTCOMES} | {
