@@ -54,7 +54,7 @@ def _fmt(run, export_format):
     why = formats.n_a(fmt, run.impl.backend, run.impl.version)
     if why:
         not_applicable(run.impl, why)
-    missing = fmt.missing(run.impl.backend)
+    missing = fmt.missing(run.impl.backend, run.impl.version)
     if missing:
         pytest.skip(missing)
     return fmt

@@ -117,6 +117,18 @@ EXPORT_REQUIRES = {
     "torch": ("onnxscript", *EXPORT_RUNTIMES),
 }
 EXPORT_LANES = ("keras-tensorflow+export", "keras-jax+export", "keras-torch+export")
+# Before 3.14 Keras exports ONNX on JAX through jax2tf and tf2onnx, not jax2onnx (which needs
+# JAX >= 0.8.1, newer than those releases' JAX)
+EXPORT_REQUIRES_JAX_BEFORE_3_14 = (f"tensorflow=={TENSORFLOW}", "tf2onnx==1.17.0", *EXPORT_RUNTIMES)
+
+
+def _export_requires(base: "Lane") -> tuple[str, ...]:
+    release = next((r.split("==")[1] for r in base.requires if r.startswith("keras==")), KERAS)
+    from rnnconf.impl.export import JAX2ONNX_SINCE, older_than
+
+    if base.backend == "jax" and older_than(release, JAX2ONNX_SINCE):
+        return EXPORT_REQUIRES_JAX_BEFORE_3_14
+    return EXPORT_REQUIRES[base.backend]
 
 
 def lane(name: str) -> Lane:
@@ -125,7 +137,7 @@ def lane(name: str) -> Lane:
         base = lane(name.removesuffix("+export"))
         if base.backend not in EXPORT_REQUIRES or base.impl != "keras":
             raise LaneError(f"lane {name!r}: export lanes exist for keras on {', '.join(EXPORT_REQUIRES)}")
-        return dataclasses.replace(base, name=name, requires=(*base.requires, *EXPORT_REQUIRES[base.backend]),
+        return dataclasses.replace(base, name=name, requires=(*base.requires, *_export_requires(base)),
                                    tests=("tests/test_export.py",), pytest_args=("--export", "all", "--full"))
     if name.endswith("+gpu"):
         base = lane(name.removesuffix("+gpu"))

@@ -56,6 +56,16 @@ def test_a_missing_runtime_names_the_install_command(monkeypatch):
     assert export.BY_NAME["onnx"].missing("tensorflow") == "onnx: onnxruntime not installed (pip install onnxruntime)"
 
 
+def test_the_onnx_exporter_on_jax_is_the_one_of_the_release(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("jax2onnx", "tf2onnx") else real(name, *a))
+    assert export.BY_NAME["onnx"].missing("jax", "3.15.1").endswith("(pip install jax2onnx)")
+    assert export.BY_NAME["onnx"].missing("jax", "3.13.2").endswith("(pip install tf2onnx)")  # jax2tf, then tf2onnx
+
+
 def test_the_torch_backends_exporters_get_the_fixed_shapes_their_docstrings_ask_for():
     assert export.BY_NAME["onnx"].on("torch").fixed == ("batch", "time")
     assert export.BY_NAME["onnx"].on("tensorflow").fixed == ()

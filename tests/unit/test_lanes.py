@@ -55,6 +55,13 @@ def test_an_export_lane_adds_the_exporters_and_runs_the_export_family_alone():
     assert [lanes.lane(n).name for n in lanes.EXPORT_LANES] == list(lanes.EXPORT_LANES)
 
 
+def test_a_jax_export_lane_before_3_14_gets_the_exporter_of_its_release():
+    # Keras 3.13 exports ONNX on JAX with jax2tf and tf2onnx; jax2onnx 0.17.1 needs JAX >= 0.8.1
+    old = lanes.lane("keras@3.13.2/jax@0.8.1+export")
+    assert "tf2onnx==1.17.0" in old.requires and not any(r.startswith("jax2onnx") for r in old.requires)
+    assert "jax2onnx==0.17.1" in lanes.lane("keras@3.14.1/jax+export").requires
+
+
 @pytest.mark.parametrize("name", ["keras-mxnet", "keras@2.15.0", "tf-keras", "jax", "keras@3.4.1/torch@2.1.0"])
 def test_an_unknown_lane_says_what_to_pass(name):
     with pytest.raises(lanes.LaneError, match="keras"):

@@ -98,8 +98,8 @@ class Format:
     fixed: tuple[str, ...] = ()
     why_fixed: str = ""
     fixed_on: dict[str, tuple[tuple[str, ...], str]] = dataclasses.field(default_factory=dict)
-    # what the exporter needs besides the backend, per backend (import name -> pip name)
-    exporter_needs: Callable[[str], dict[str, str]] = lambda backend: {}
+    # what the exporter needs besides the backend, per backend and release (import name -> pip name)
+    exporter_needs: Callable[..., dict[str, str]] = lambda backend, keras_version="": {}
 
     def on(self, backend: str) -> "Format":
         """The format as the family exports it on ``backend`` (its fixed dimensions there)."""
@@ -108,10 +108,11 @@ class Format:
         fixed, why = self.fixed_on[backend]
         return dataclasses.replace(self, fixed=fixed, why_fixed=why)
 
-    def missing(self, backend: str) -> str:
-        """"" when the runtime and the exporter's own needs are importable; else what to install."""
+    def missing(self, backend: str, keras_version: str = "") -> str:
+        """"" when the runtime and the exporter's own needs (on ``backend``, in this Keras release)
+        are importable; else what to install."""
         needed = {name: name for name in self.requires}
-        needed.update(self.exporter_needs(backend))
+        needed.update(self.exporter_needs(backend, keras_version))
         absent = sorted({pip for name, pip in needed.items() if importlib.util.find_spec(name) is None})
         if not absent:
             return ""
@@ -124,14 +125,29 @@ class Format:
         return folder / f"model{self.suffix}" if self.suffix else folder / "model"
 
 
-def _onnx_exporter(backend: str) -> dict[str, str]:
-    # Model.export(format="onnx") converts with tf2onnx on TensorFlow, jax2onnx on JAX and
-    # torch.onnx (its dynamo exporter needs onnxscript) on PyTorch
+JAX2ONNX_SINCE = "3.14.0"  # the first release whose export_onnx converts a JAX model with jax2onnx
+
+
+def _onnx_exporter(backend: str, keras_version: str = "") -> dict[str, str]:
+    # Model.export(format="onnx") converts with tf2onnx on TensorFlow, jax2onnx on JAX (before
+    # 3.14: jax2tf, then tf2onnx) and torch.onnx (its dynamo exporter needs onnxscript) on PyTorch
+    if backend == "jax" and older_than(keras_version, JAX2ONNX_SINCE):
+        return {"tensorflow": "tensorflow", "tf2onnx": "tf2onnx"}
     return {"tensorflow": {"tf2onnx": "tf2onnx"}, "jax": {"jax2onnx": "jax2onnx"},
             "torch": {"onnxscript": "onnxscript"}}.get(backend, {})
 
 
-def _openvino_exporter(backend: str) -> dict[str, str]:
+def older_than(keras_version: str, release: str) -> bool:
+    """Whether ``keras_version`` is older than ``release`` (False for an unversioned module)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(keras_version) < Version(release)
+    except InvalidVersion:
+        return False
+
+
+def _openvino_exporter(backend: str, keras_version: str = "") -> dict[str, str]:
     # Model.export(format="openvino") imports keras.src.backend.openvino, which imports
     # scipy.signal -- a requirement the exporter does not declare (docs/export.md)
     return {"scipy": "scipy"}
@@ -146,8 +162,8 @@ TORCH_STATIC = (("batch", "time"), "the PyTorch backend's exporter for this form
 FORMATS: tuple[Format, ...] = (
     Format("tf_saved_model", "tf.saved_model.load", "saved_model", ("tensorflow",), "",
            ("tensorflow", "jax", "torch"), "3.0.0", fixed_on={"torch": TORCH_STATIC},
-           exporter_needs=lambda backend: {"tensorflow": "tensorflow",
-                                           **({"torch_xla": "torch_xla"} if backend == "torch" else {})}),
+           exporter_needs=lambda backend, keras_version="": {
+               "tensorflow": "tensorflow", **({"torch_xla": "torch_xla"} if backend == "torch" else {})}),
     Format("onnx", "onnxruntime", "onnx", ("onnxruntime", "onnx"), ".onnx",
            ("tensorflow", "jax", "torch"), "3.8.0", fixed_on={"torch": TORCH_STATIC},
            exporter_needs=_onnx_exporter),
@@ -160,7 +176,7 @@ FORMATS: tuple[Format, ...] = (
                       "that the plain interpreter cannot run (test_litert_default_signature_runs "
                       "checks that export)"),
            fixed_on={"torch": TORCH_STATIC},
-           exporter_needs=lambda backend: {"litert_torch": "litert-torch"} if backend == "torch" else {}),
+           exporter_needs=lambda backend, keras_version="": {"litert_torch": "litert-torch"} if backend == "torch" else {}),
     Format("torch", "torch.export.load", "torch_program", ("torch",), ".pt2", ("torch",), "3.15.0",
            fixed=("time",),
            why_fixed=("exported with dynamic_shapes for the batch only: the torch backend runs the "
@@ -172,16 +188,10 @@ BY_NAME = {f.name: f for f in FORMATS}
 def n_a(fmt: Format, backend: str, keras_version: str) -> str:
     """Why ``fmt`` is no case of this implementation ("" when it is): the backends and releases
     Keras's own ``Model.export`` documentation names."""
-    from packaging.version import InvalidVersion, Version
-
     if backend not in fmt.backends:
         return (f"Keras documents format={fmt.name!r} for the {', '.join(fmt.backends)} "
                 f"backend{'s' if len(fmt.backends) > 1 else ''}, not {backend} (Model.export's docstring)")
-    try:
-        older = Version(keras_version) < Version(fmt.since)
-    except InvalidVersion:
-        older = False
-    if older:
+    if older_than(keras_version, fmt.since):
         return f"Keras {keras_version}'s Model.export has no format={fmt.name!r} (documented from {fmt.since})"
     return ""
 
