@@ -62,7 +62,9 @@ def _fmt(run, export_format):
 
 def _result(run, export_format, return_sequences, return_state, record=None, fmt=None):
     """The combination's exported result (runner.CaseRun.exported); with ``record``, what the
-    runtime declares and the artifact's operators go into the report."""
+    runtime declares and the artifact's operators go into the report. Every test of the family
+    reads the artifact through it, so an artifact whose outputs cannot be read one to one
+    (:func:`_one_to_one`) fails every claim, not only those its extra outputs happen to upset."""
     fmt = fmt or _fmt(run, export_format)
     result = run.exported(fmt, return_sequences, return_state)
     if record is not None:
@@ -71,7 +73,20 @@ def _result(run, export_format, return_sequences, return_state, record=None, fmt
                             "runtime": fmt.runtime, "outputs": [o.text() for o in result["declared"]],
                             "operators": artifact.operators.text(), "recurrence": artifact.operators.recurrence,
                             "extra": artifact.operators.extra, "fixed": list(fmt.fixed)})
+    _one_to_one(run, fmt, result, return_sequences, return_state)
     return fmt, result
+
+
+def _one_to_one(run, fmt, result, return_sequences, return_state):
+    """An artifact with more outputs than its layers return (a copy of each, a converter's internal
+    tensors) cannot be read one to one: which of its outputs is which layer's is unknown, and a
+    combination whose share of them happens to have the right shapes would pass on wrong tensors."""
+    __tracebackhide__ = True
+    assert result["total"] <= result["layers_total"], (
+        f"{run.describe(return_sequences, return_state)}, exported to {fmt.name}, run by {fmt.runtime}: "
+        f"the artifact has {result['total']} outputs for its layers' {result['layers_total']} tensors, "
+        "more than they return, so its outputs cannot be mapped one to one onto theirs: "
+        + ", ".join(o.text() for o in result["artifact"].outputs))
 
 
 def _expected(run, return_sequences, return_state, rows, steps):
@@ -178,6 +193,7 @@ def _matches_oracle(run, export_format, return_sequences, return_state, record, 
                     **options):
     fmt = _fmt(run, export_format)
     result = run.exported(fmt, return_sequences, return_state, masked=masked)
+    _one_to_one(run, fmt, result, return_sequences, return_state)
     worst = 0.0
     for how, rows, steps, flat in exported_calls(result):
         roles = _roles(run, fmt, flat, return_sequences, return_state, rows, steps, how)
