@@ -170,9 +170,8 @@ def recorded(impl) -> dict[str, str]:
     sources (:func:`rnnconf.harness.tree.digest`) on this implementation (its name, version,
     backend and their settings); a record of other sources or another implementation is not
     read. Empty when there is none, so the controls run everything."""
-    ours = {"impl": impl.spec, "version": impl.version, "flavor": impl.flavor, "backend": impl.backend,
-            "backend_version": impl.backend_version, "settings": impl.settings}
-    return dict(_recorded(tuple(ours.items())))
+    ours = tuple((k, getattr(impl, "spec" if k == "impl" else k)) for k in SAME_IMPLEMENTATION)
+    return dict(_recorded(ours))
 
 
 @functools.cache
