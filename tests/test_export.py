@@ -60,13 +60,13 @@ def _fmt(run, export_format):
     return fmt
 
 
-def _result(run, export_format, return_sequences, return_state, record=None, fmt=None):
+def _result(run, export_format, return_sequences, return_state, record=None, fmt=None, masked=False):
     """The combination's exported result (runner.CaseRun.exported); with ``record``, what the
     runtime declares and the artifact's operators go into the report. Every test of the family
     reads the artifact through it, so an artifact whose outputs cannot be read one to one
     (:func:`_one_to_one`) fails every claim, not only those its extra outputs happen to upset."""
     fmt = fmt or _fmt(run, export_format)
-    result = run.exported(fmt, return_sequences, return_state)
+    result = run.exported(fmt, return_sequences, return_state, masked=masked)
     if record is not None:
         artifact = result["artifact"]
         record.note(export={"format": fmt.name + (" (batch free)" if fmt.name == "litert" and not fmt.fixed else ""),
@@ -191,9 +191,7 @@ def test_exported_last_step_is_final_state(run, entry, return_sequences, shape, 
 
 def _matches_oracle(run, export_format, return_sequences, return_state, record, masked=False, dtype="float32",
                     **options):
-    fmt = _fmt(run, export_format)
-    result = run.exported(fmt, return_sequences, return_state, masked=masked)
-    _one_to_one(run, fmt, result, return_sequences, return_state)
+    fmt, result = _result(run, export_format, return_sequences, return_state, masked=masked)
     worst = 0.0
     for how, rows, steps, flat in exported_calls(result):
         roles = _roles(run, fmt, flat, return_sequences, return_state, rows, steps, how)

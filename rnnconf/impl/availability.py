@@ -78,11 +78,8 @@ def _from_table(package: str, version: str, name: str, option: str) -> str:
             continue
         if row.since is None:
             return f"{package} documents no {option!r} for layers.{name}: {row.why}"
-        try:
-            if Version(version) < Version(row.since):
-                return f"layers.{name}() takes {option!r} from {package} {row.since} on: {row.why}"
-        except InvalidVersion:
-            return ""  # an unreadable version: assume the option is there, so a failure shows
+        if older_than(version, row.since):  # an unreadable version: the option is assumed there, so a failure shows
+            return f"layers.{name}() takes {option!r} from {package} {row.since} on: {row.why}"
     return ""
 
 
@@ -101,3 +98,12 @@ def _from_classes(cls: type, name: str, option: str) -> str:
             break
     return (f"layers.{name}() takes no argument {option!r}: no constructor on its path "
             f"({' -> '.join(k.__name__ for k in cls.__mro__ if '__init__' in k.__dict__)}) names it")
+
+
+def older_than(version: str, release: str) -> bool:
+    """Whether ``version`` is older than ``release``; False for an unreadable version (an
+    unversioned module), so what the release introduced is assumed there and a failure shows."""
+    try:
+        return Version(version) < Version(release)
+    except InvalidVersion:
+        return False

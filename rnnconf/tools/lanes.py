@@ -124,7 +124,8 @@ EXPORT_REQUIRES_JAX_BEFORE_3_14 = (f"tensorflow=={TENSORFLOW}", "tf2onnx==1.17.0
 
 def _export_requires(base: "Lane") -> tuple[str, ...]:
     release = next((r.split("==")[1] for r in base.requires if r.startswith("keras==")), KERAS)
-    from rnnconf.impl.export import JAX2ONNX_SINCE, older_than
+    from rnnconf.impl.availability import older_than
+    from rnnconf.impl.export import JAX2ONNX_SINCE
 
     if base.backend == "jax" and older_than(release, JAX2ONNX_SINCE):
         return EXPORT_REQUIRES_JAX_BEFORE_3_14

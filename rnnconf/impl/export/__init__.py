@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from rnnconf.impl.availability import older_than
+
 
 @dataclasses.dataclass
 class Output:
@@ -135,16 +137,6 @@ def _onnx_exporter(backend: str, keras_version: str = "") -> dict[str, str]:
         return {"tensorflow": "tensorflow", "tf2onnx": "tf2onnx"}
     return {"tensorflow": {"tf2onnx": "tf2onnx"}, "jax": {"jax2onnx": "jax2onnx"},
             "torch": {"onnxscript": "onnxscript"}}.get(backend, {})
-
-
-def older_than(keras_version: str, release: str) -> bool:
-    """Whether ``keras_version`` is older than ``release`` (False for an unversioned module)."""
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(keras_version) < Version(release)
-    except InvalidVersion:
-        return False
 
 
 def _openvino_exporter(backend: str, keras_version: str = "") -> dict[str, str]:
