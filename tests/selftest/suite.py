@@ -197,7 +197,7 @@ def _recorded(ours: tuple) -> tuple:
 # conftest and the inner plugins. Everything else -- Keras, its backend, NumPy -- is imported once
 # per worker and shared, which is what the in-process run saves (a subprocess pays ~5 s for it).
 _FRESH = ("rnnconf", "fixtures", "tests", "conftest", "outcomes_plugin", "inference_only_plugin",
-          "loosen_plugin", "simulated_gpu_plugin", "raising_probe_plugin")
+          "loosen_plugin", "simulated_gpu_plugin", "raising_probe_plugin", "markerless_keyword_plugin")
 
 
 def _fresh(name: str) -> bool:
