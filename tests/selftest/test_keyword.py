@@ -1,9 +1,9 @@
 """``-k`` applied at parametrization (rnnconf/harness/keyword.py) never changes a selection: for
 each expression, the items a run collects with the pruning and without it
 (``-p no:rnnconf.harness.keyword``) are the same node ids, and the pruning made fewer items (else
-this would prove nothing). The expressions reach every kind of name ``-k`` reads: parts of the
+this would prove nothing). Four expressions reach every kind of name ``-k`` reads: parts of the
 parameter ids, a parameter id a decorator adds (the export format) and a word across both, the
-module, a marker of the function or its module, a function name, and ``not``, which an
+module, markers of the function and of its module, a function name, and ``not``, which an
 over-eager pruning would get wrong. An expectation entry whose cases ``-k`` leaves out is "not run in this lane", with
 the pruning as without it."""
 
@@ -20,13 +20,13 @@ pytest_plugins = ["pytester"]
 OFF = ("-p", "no:rnnconf.harness.keyword")
 
 SELECTIONS = [
-    (("tests/test_structure.py", "tests/test_identities.py"), "test_arity and ([LSTM- or [GRU-) and B1T4F5U3"),
+    # parameter ids, `not`, and a word the pruning must read as pytest does (none of these ids)
     (("tests/test_structure.py",), "test_shapes and not seq and not (LSTM or GRU)"),
-    (("tests/test_export.py",), "onnx and [GRU-last-"),                 # a decorator's parameter id
-    (("tests/test_export.py",), "test_export and not onnx and [LSTM-"),  # the module's name
-    (("tests/test_export.py",), "cpu-onnx and [LSTM-seq-"),              # across the axes' ids and a decorator's
-    (("tests/test_fit.py",), "autodiff and [LSTM-"),                    # a marker of the function
-    (("tests/test_export.py",), "export and not policy and [SimpleRNN-seq-state-"),  # mode('export'), a marker
+    # a decorator's parameter id (the export format), a word across the axes' ids and it, the module
+    (("tests/test_export.py",), "test_export and cpu-onnx and [LSTM-seq- and not policy"),
+    # a marker of the module (autodiff, mode) and of the function (default_lane)
+    (("tests/test_fit.py",), "autodiff and default_lane and [LSTM-"),
+    # two modules, a function's name under `not`
     (("tests/test_values.py", "tests/test_structure.py"), "not test_values and not B1T4 and [RNN_GRUCell-"),
 ]
 
