@@ -24,6 +24,7 @@ with and without this plugin (``-p no:rnnconf.harness.keyword``) and requires th
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterable
 
 import pytest
@@ -50,20 +51,26 @@ def _expression(config: pytest.Config) -> Any:
 
 def item_names(metafunc: pytest.Metafunc, callspec: Any) -> frozenset[str]:
     """The names ``-k`` will match the item of ``callspec`` against (pytest's
-    ``KeywordMatcher.from_item``): node names along the chain without the session and the root
-    directory, the chain's extra keywords, the function's matchable attributes, the markers of the
-    function and its parents, and the parameter set's marks."""
+    ``KeywordMatcher.from_item``): the function's own (:func:`_function_names`), the item's name
+    and the parameter set's marks."""
     definition = metafunc.definition
+    name = f"{definition.name}[{callspec.id}]" if getattr(callspec, "_idlist", callspec.id) else definition.name
+    return _function_names(definition) | {name} | {mark.name for mark in callspec.marks}
+
+
+@functools.lru_cache(maxsize=1)  # a function's parameter sets come one after another
+def _function_names(definition: Any) -> frozenset[str]:
+    """What every item of one test function shares: node names along the chain without the
+    session and the root directory, the chain's extra keywords, the function's matchable
+    attributes, the markers of the function and its parents."""
     parents = definition.listchain()[:-1]
     names = {node.name for node in parents
              if not isinstance(node, pytest.Session)
              and not (isinstance(node, pytest.Directory) and isinstance(node.parent, pytest.Session))}
-    names.add(f"{definition.name}[{callspec.id}]" if getattr(callspec, "_idlist", callspec.id) else definition.name)
     for node in parents:
         names.update(node.extra_keyword_matches)
     names.update(name for name in definition.obj.__dict__ if _matchable(name))
     names.update(mark.name for mark in definition.iter_markers())
-    names.update(mark.name for mark in callspec.marks)
     return frozenset(names)
 
 

@@ -31,11 +31,14 @@ SELECTIONS = [
 ]
 
 
+def _argv(files, *args):
+    """An inner run of ``files`` on Keras, CPU cases, no report."""
+    return [*(str(REPO / f) for f in files), "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
+            "-p", "no:randomly", "-p", "no:xdist", "--impl", "keras", "--device", "cpu", "--no-report", *args]
+
+
 def _collect(pytester, files, expr, *extra):
-    argv = [*(str(REPO / f) for f in files), "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
-            "-p", "no:randomly", "-p", "no:xdist", "--impl", "keras", "--device", "cpu", "--export", "all",
-            "--no-report", "--collect-only", "-q", "-k", expr, *extra]
-    result = run_in_process(pytester, argv)
+    result = run_in_process(pytester, _argv(files, "--export", "all", "--collect-only", "-q", "-k", expr, *extra))
     out = result.stdout.str()
     assert result.ret in (0, 5), out[-3000:]  # 5: -k selected nothing (the caller says if that is wrong)
     ids = {line for line in out.splitlines() if "::" in line and not line.startswith(" ")}
@@ -70,10 +73,8 @@ def test_an_entry_whose_cases_k_leaves_out_is_not_run_not_stale(pytester, monkey
                     'link = "none: a self-test of the selection"\n')
     lines = []
     for extra in ((), OFF):
-        argv = [str(REPO / "tests/test_structure.py"), "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO),
-                "-p", "no:randomly", "-p", "no:xdist", "--impl", "keras", "--device", "cpu", "--no-report",
-                "--expectations", str(toml), "-k", "test_arity and [LSTM-last-nostate-B1T4F5U3", *extra]
-        result = run_in_process(pytester, argv)
+        result = run_in_process(pytester, _argv(("tests/test_structure.py",), "--expectations", str(toml),
+                                                "-k", "test_arity and [LSTM-last-nostate-B1T4F5U3", *extra))
         out = result.stdout.str()
         assert result.ret == 0, out[-3000:]
         assert "stale expectations" not in out, out[-2000:]
