@@ -16,13 +16,14 @@ and time dimensions free where the format leaves them free (``test_exported_dime
 last step equals the final state, exactly, inside the runtime; the values meet the NumPy oracle
 at the eager float32 tolerance, with ``go_backwards`` too, and with a mask given as an explicit
 second input; under each dtype policy (float64, mixed_float16, mixed_bfloat16) the artifact returns
-and declares the layer's compute dtype, and its values meet the oracle at that dtype's tolerance.
+and declares the layer's compute dtype, and its values meet the oracle at that dtype's tolerance
+(where Keras documents the format for that policy: ONNX's exporter documents float32 only).
 A failure to export, load or run fails
 the case with the exporter's or runtime's message, unless an expectation names it.
 
 Not in the default lane: ``--export all`` (or a list of formats) selects the family; ``make
-export`` runs it on every backend that exports. A format Keras does not document for the backend
-or release is n/a; one whose runtime is not installed skips with the install command.
+export`` runs it on every backend that exports. A format Keras does not document for the backend,
+release or dtype policy is n/a; one whose runtime is not installed skips with the install command.
 """
 
 import numpy as np
@@ -47,11 +48,12 @@ MOST_EXPORTED_LANE = pytest.mark.default_lane(lambda p: p["entry"].id in MOST_EX
 POLICIES = contract.DTYPE_POLICIES  # policy -> (compute dtype of every returned tensor, variable dtype)
 
 
-def _fmt(run, export_format):
-    """The Format, or the case's n/a or skip: a format Keras does not document for this backend
-    or release is n/a; a runtime (or exporter need) that is not installed skips with the command."""
+def _fmt(run, export_format, policy=""):
+    """The Format, or the case's n/a or skip: a format Keras does not document for this backend,
+    release or dtype policy is n/a; a runtime (or exporter need) that is not installed skips with
+    the command."""
     fmt = formats.BY_NAME[export_format].on(run.impl.backend)
-    why = formats.n_a(fmt, run.impl.backend, run.impl.version)
+    why = formats.n_a(fmt, run.impl.backend, run.impl.version, policy)
     if why:
         not_applicable(run.impl, why)
     missing = fmt.missing(run.impl.backend, run.impl.version)
@@ -60,12 +62,12 @@ def _fmt(run, export_format):
     return fmt
 
 
-def _result(run, export_format, return_sequences, return_state, record=None, fmt=None, masked=False):
+def _result(run, export_format, return_sequences, return_state, record=None, fmt=None, masked=False, policy=""):
     """The combination's exported result (runner.CaseRun.exported); with ``record``, what the
     runtime declares and the artifact's operators go into the report. Every test of the family
     reads the artifact through it, so an artifact whose outputs cannot be read one to one
     (:func:`_one_to_one`) fails every claim, not only those its extra outputs happen to upset."""
-    fmt = fmt or _fmt(run, export_format)
+    fmt = fmt or _fmt(run, export_format, policy)
     result = run.exported(fmt, return_sequences, return_state, masked=masked)
     if record is not None:
         artifact = result["artifact"]
@@ -190,8 +192,8 @@ def test_exported_last_step_is_final_state(run, entry, return_sequences, shape, 
 
 
 def _matches_oracle(run, export_format, return_sequences, return_state, record, masked=False, dtype="float32",
-                    **options):
-    fmt, result = _result(run, export_format, return_sequences, return_state, masked=masked)
+                    policy="", **options):
+    fmt, result = _result(run, export_format, return_sequences, return_state, masked=masked, policy=policy)
     worst = 0.0
     for how, rows, steps, flat in exported_calls(result):
         roles = _roles(run, fmt, flat, return_sequences, return_state, rows, steps, how)
@@ -232,6 +234,12 @@ def test_exported_mask_matches_oracle(run, entry, return_sequences, return_state
     _matches_oracle(run, export_format, return_sequences, return_state, record, masked=True)
 
 
+def _run_under_policy(make_run, export_format, policy):
+    """The case made with ``dtype=policy``: n/a first where Keras documents the format for other
+    dtype policies only (ONNX: float32), then the float64 skip of a backend without 64-bit types."""
+    return run_under_policy(make_run, policy, first=lambda run: _fmt(run, export_format, policy))
+
+
 @MOST_EXPORTED_LANE
 @pytest.mark.parametrize("policy", list(POLICIES))
 @pytest.mark.parametrize("export_format", [f.name for f in formats.FORMATS])
@@ -242,8 +250,8 @@ def test_exported_dtype_under_policy(make_run, entry, return_sequences, return_s
     dtype at every size run, and declares them in it. The model's input stays float32, as a
     functional model's ``Input`` is by default."""
     compute = POLICIES[policy][0]
-    run = run_under_policy(make_run, policy)
-    fmt, result = _result(run, export_format, return_sequences, return_state)
+    run = _run_under_policy(make_run, export_format, policy)
+    fmt, result = _result(run, export_format, return_sequences, return_state, policy=policy)
     _assert_builtin_only(run, fmt, result, return_sequences, return_state)
     problems = []
     for how, rows, steps, flat in exported_calls(result):
@@ -267,8 +275,8 @@ def test_exported_values_under_policy(make_run, entry, return_sequences, return_
                                       policy, record):
     """The exported model of a ``dtype=<policy>`` layer meets the oracle at the compute dtype's
     tolerance (a precision bug is not a dtype bug: test_exported_dtype_under_policy has that)."""
-    _matches_oracle(run_under_policy(make_run, policy), export_format, return_sequences, return_state, record,
-                    dtype=POLICIES[policy][0])
+    _matches_oracle(_run_under_policy(make_run, export_format, policy), export_format, return_sequences,
+                    return_state, record, dtype=POLICIES[policy][0], policy=policy)
 
 
 @MOST_EXPORTED_LANE

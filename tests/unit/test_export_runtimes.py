@@ -48,6 +48,20 @@ def test_a_format_is_n_a_where_keras_does_not_document_it():
     assert export.n_a(by["onnx"], "numpy", "3.15.1")
 
 
+def test_a_dtype_policy_is_n_a_where_the_format_documents_float32_only():
+    # export_onnx's docstring (3.8 to 3.15.1): "The dtype policy must be "float32" for the model"
+    by = export.BY_NAME
+    for policy in ("float64", "mixed_float16", "mixed_bfloat16"):
+        why = export.n_a(by["onnx"], "tensorflow", "3.15.1", policy)
+        assert why.startswith(f"Keras documents format='onnx' for the float32 dtype policy only, not {policy} (")
+        assert 'The dtype policy must be "float32" for the model' in why
+        for other in ("tf_saved_model", "openvino", "litert"):
+            assert export.n_a(by[other], "tensorflow", "3.15.1", policy) == ""
+    assert export.n_a(by["onnx"], "torch", "3.15.1", "float32") == export.n_a(by["onnx"], "torch", "3.15.1") == ""
+    # the backend's and the release's reasons come first
+    assert export.n_a(by["onnx"], "tensorflow", "3.7.0", "float64").startswith("Keras 3.7.0's Model.export has no")
+
+
 def test_a_missing_runtime_names_the_install_command(monkeypatch):
     import importlib.util
 

@@ -1,9 +1,9 @@
 """Export formats: ``Model.export(path, format=...)`` and the runtime each artifact is run in.
 
 A :class:`Format` holds what the export family needs to know about one of ``Model.export``'s
-formats: the backends Keras documents it for, the first release that documents it, what the
-exporter itself needs installed, how a path must end, which dimensions stay free in the
-artifact, and the runtime that loads it -- never Keras: ``tf.saved_model.load``,
+formats: the backends Keras documents it for, the first release that documents it, the dtype
+policies it documents (ONNX: float32 only), what the exporter itself needs installed, how a path
+must end, which dimensions stay free in the artifact, and the runtime that loads it -- never Keras: ``tf.saved_model.load``,
 ``onnxruntime.InferenceSession``, ``ai_edge_litert``'s ``Interpreter``, OpenVINO's
 ``Core().compile_model``, ``torch.export.load``. Each runtime has one module here with a
 ``load(path) -> Artifact``; a new format is one module and one row of :data:`FORMATS`.
@@ -102,6 +102,9 @@ class Format:
     fixed_on: dict[str, tuple[tuple[str, ...], str]] = dataclasses.field(default_factory=dict)
     # what the exporter needs besides the backend, per backend and release (import name -> pip name)
     exporter_needs: Callable[..., dict[str, str]] = lambda backend, keras_version="": {}
+    # the dtype policies Keras documents the format for (() for any), and where it says so
+    policies: tuple[str, ...] = ()
+    policies_doc: str = ""
 
     def on(self, backend: str) -> "Format":
         """The format as the family exports it on ``backend`` (its fixed dimensions there)."""
@@ -158,7 +161,8 @@ FORMATS: tuple[Format, ...] = (
                "tensorflow": "tensorflow", **({"torch_xla": "torch_xla"} if backend == "torch" else {})}),
     Format("onnx", "onnxruntime", "onnx", ("onnxruntime", "onnx"), ".onnx",
            ("tensorflow", "jax", "torch"), "3.8.0", fixed_on={"torch": TORCH_STATIC},
-           exporter_needs=_onnx_exporter),
+           exporter_needs=_onnx_exporter, policies=("float32",),
+           policies_doc='export_onnx\'s docstring, from 3.8 on: "The dtype policy must be \"float32\" for the model"'),
     Format("openvino", "openvino", "openvino", ("openvino",), ".xml",
            ("tensorflow", "jax", "torch"), "3.11.0", exporter_needs=_openvino_exporter),
     Format("litert", "ai_edge_litert", "litert", ("ai_edge_litert",), ".tflite",
@@ -177,14 +181,17 @@ FORMATS: tuple[Format, ...] = (
 BY_NAME = {f.name: f for f in FORMATS}
 
 
-def n_a(fmt: Format, backend: str, keras_version: str) -> str:
-    """Why ``fmt`` is no case of this implementation ("" when it is): the backends and releases
-    Keras's own ``Model.export`` documentation names."""
+def n_a(fmt: Format, backend: str, keras_version: str, policy: str = "") -> str:
+    """Why ``fmt`` is no case of this implementation ("" when it is): the backends, releases and
+    (for a layer made with ``dtype=policy``) dtype policies Keras's own export documentation names."""
     if backend not in fmt.backends:
         return (f"Keras documents format={fmt.name!r} for the {', '.join(fmt.backends)} "
                 f"backend{'s' if len(fmt.backends) > 1 else ''}, not {backend} (Model.export's docstring)")
     if older_than(keras_version, fmt.since):
         return f"Keras {keras_version}'s Model.export has no format={fmt.name!r} (documented from {fmt.since})"
+    if policy and fmt.policies and policy not in fmt.policies:
+        return (f"Keras documents format={fmt.name!r} for the {' and '.join(fmt.policies)} dtype "
+                f"polic{'ies' if len(fmt.policies) > 1 else 'y'} only, not {policy} ({fmt.policies_doc})")
     return ""
 
 
