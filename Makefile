@@ -3,6 +3,7 @@
 #   make test     everything CI runs: the conformance suite, the oracle's own tests, a slice of the
 #                 export family and the self-tests
 #   make export   the export family on every backend that exports, one merged page (reports/export/)
+#   make export-releases   the same on every Keras release since 3.0 (reports/export-releases/)
 #
 # Pick what is tested with variables (see README):
 #   make report IMPL=keras KERAS_BACKEND=jax EXTRAS=jax
@@ -28,7 +29,7 @@ STAMP   := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 GPU_OPT := $(if $(REQUIRE_GPU),--require-gpu,)
 FULL_OPT := $(if $(FULL),--full,)
 
-.PHONY: venv lane-deps oracle-deps export-deps report test unit selftest export export-slice matrix releases nightly merge diff test-gpu bench clean
+.PHONY: venv lane-deps oracle-deps export-deps report test unit selftest export export-slice export-releases matrix releases nightly merge diff test-gpu bench clean
 
 venv: $(STAMP)
 
@@ -114,6 +115,15 @@ EXPORT_LANES ?= export
 export: lane-deps
 	$(BIN)/python -m rnnconf lanes run $(EXPORT_LANES) -n $(LANE_N) --reports $(REPORTS)/lanes --merge $(REPORTS)/export
 
+# The export family over the releases: every Keras release of `make releases` (TensorFlow, the JAX
+# of its time, PyTorch) with its exporters and runtimes, from 3.0 (tf_saved_model; a later format
+# from the first release that documents it), and the latest; one merged page. Hours on 2 cores
+# (docs/export.md: a release's lane takes 1 to 35 minutes); pass a subset as for make releases:
+#   make export-releases EXPORT_RELEASES="keras@3.13.2+export keras@3.13.2/jax@0.8.1+export"
+EXPORT_RELEASES ?= export-releases
+export-releases: lane-deps
+	$(BIN)/python -m rnnconf lanes run $(EXPORT_RELEASES) -n $(LANE_N) --reports $(REPORTS)/lanes --merge $(REPORTS)/export-releases
+
 # The pre-release alone (kept as its own target: a one-word check before a Keras upgrade).
 nightly: lane-deps
 	$(BIN)/python -m rnnconf lanes run keras-nightly -n $(LANE_N) --reports $(REPORTS)/lanes
@@ -137,4 +147,4 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .lanes $(REPORTS)/lanes $(REPORTS)/matrix $(REPORTS)/releases $(REPORTS)/export $(REPORTS)/export-slice $(REPORTS)/shapes.* $(REPORTS)/junit.xml $(REPORTS)/selftest-sites .hypothesis
+	rm -rf $(VENV) .lanes $(REPORTS)/lanes $(REPORTS)/matrix $(REPORTS)/releases $(REPORTS)/export $(REPORTS)/export-releases $(REPORTS)/export-slice $(REPORTS)/shapes.* $(REPORTS)/junit.xml $(REPORTS)/selftest-sites .hypothesis

@@ -117,6 +117,11 @@ EXPORT_REQUIRES = {
     "torch": ("onnxscript", *EXPORT_RUNTIMES),
 }
 EXPORT_LANES = ("keras-tensorflow+export", "keras-jax+export", "keras-torch+export")
+# The export family over the releases (`make export-releases`): every Keras release lane of
+# `make releases` that can export -- TensorFlow, the JAX of its time and PyTorch, from 3.0
+# (tf_saved_model; each later format from the first release that documents it: the others are
+# n/a there) -- and the latest release's export lanes.
+EXPORT_RELEASES = tuple(f"{name}+export" for name in RELEASES if name.startswith("keras@")) + EXPORT_LANES
 # Before 3.14 Keras exports ONNX on JAX through jax2tf and tf2onnx, not jax2onnx (which needs
 # JAX >= 0.8.1, newer than those releases' JAX)
 EXPORT_REQUIRES_JAX_BEFORE_3_14 = (f"tensorflow=={TENSORFLOW}", "tf2onnx==1.17.0", *EXPORT_RUNTIMES)
@@ -342,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="install and run lanes")
-    run.add_argument("lanes", nargs="+", help="lane names, or 'matrix' / 'releases' for the sets; "
+    run.add_argument("lanes", nargs="+", help="lane names, or 'matrix' / 'releases' / 'export' / 'export-releases' for the sets; "
                                               "arguments after -- go to pytest")
     run.add_argument("--reports", default="reports/lanes", help="one folder per lane under this")
     run.add_argument("-n", "--workers", default="auto")
@@ -368,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         print("matrix:  ", " ".join(MATRIX))
         print("releases:", " ".join(RELEASES))
         print("export:  ", " ".join(EXPORT_LANES))
+        print("export-releases:", " ".join(EXPORT_RELEASES))
         return 0
     if args.command == "table":
         print(results_table(lane_rows(Path(args.reports), args.lanes)))
@@ -378,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     names: list[str] = []
     for name in args.lanes:
-        names += {"matrix": MATRIX, "releases": RELEASES, "export": EXPORT_LANES}.get(name, (name,))
+        names += {"matrix": MATRIX, "releases": RELEASES, "export": EXPORT_LANES,
+                  "export-releases": EXPORT_RELEASES}.get(name, (name,))
     try:
         specs = [lane(n) for n in dict.fromkeys(names)]
     except LaneError as exc:

@@ -55,6 +55,14 @@ def test_an_export_lane_adds_the_exporters_and_runs_the_export_family_alone():
     assert [lanes.lane(n).name for n in lanes.EXPORT_LANES] == list(lanes.EXPORT_LANES)
 
 
+def test_make_export_releases_exports_on_every_keras_release_lane_and_the_latest():
+    keras_releases = [n for n in lanes.RELEASES if n.startswith("keras@")]
+    assert list(lanes.EXPORT_RELEASES) == [f"{n}+export" for n in keras_releases] + list(lanes.EXPORT_LANES)
+    assert {lanes.lane(n).backend for n in lanes.EXPORT_RELEASES} == {"tensorflow", "jax", "torch"}
+    assert all(lanes.lane(n).tests == ("tests/test_export.py",) for n in lanes.EXPORT_RELEASES)
+    assert "keras@3.0.5+export" in lanes.EXPORT_RELEASES  # tf_saved_model is a format from 3.0
+
+
 def test_a_jax_export_lane_before_3_14_gets_the_exporter_of_its_release():
     # Keras 3.13 exports ONNX on JAX with jax2tf and tf2onnx; jax2onnx 0.17.1 needs JAX >= 0.8.1
     old = lanes.lane("keras@3.13.2/jax@0.8.1+export")
