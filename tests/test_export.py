@@ -32,7 +32,7 @@ import pytest
 from rnnconf.impl import export as formats
 from rnnconf.spec import catalog, contract, reference
 from rnnconf.harness.asserts import assert_identical, assert_matches_oracle, assert_structure
-from rnnconf.harness.checks import run_under_policy
+from rnnconf.harness.checks import skip_unless_policy_runs
 from rnnconf.harness.outcomes import not_applicable
 from rnnconf.harness.runner import exported_calls
 
@@ -62,12 +62,12 @@ def _fmt(run, export_format, policy=""):
     return fmt
 
 
-def _result(run, export_format, return_sequences, return_state, record=None, fmt=None, masked=False, policy=""):
+def _result(run, export_format, return_sequences, return_state, record=None, fmt=None, masked=False):
     """The combination's exported result (runner.CaseRun.exported); with ``record``, what the
     runtime declares and the artifact's operators go into the report. Every test of the family
     reads the artifact through it, so an artifact whose outputs cannot be read one to one
     (:func:`_one_to_one`) fails every claim, not only those its extra outputs happen to upset."""
-    fmt = fmt or _fmt(run, export_format, policy)
+    fmt = fmt or _fmt(run, export_format)
     result = run.exported(fmt, return_sequences, return_state, masked=masked)
     if record is not None:
         artifact = result["artifact"]
@@ -192,8 +192,8 @@ def test_exported_last_step_is_final_state(run, entry, return_sequences, shape, 
 
 
 def _matches_oracle(run, export_format, return_sequences, return_state, record, masked=False, dtype="float32",
-                    policy="", **options):
-    fmt, result = _result(run, export_format, return_sequences, return_state, masked=masked, policy=policy)
+                    fmt=None, **options):
+    fmt, result = _result(run, export_format, return_sequences, return_state, masked=masked, fmt=fmt)
     worst = 0.0
     for how, rows, steps, flat in exported_calls(result):
         roles = _roles(run, fmt, flat, return_sequences, return_state, rows, steps, how)
@@ -234,10 +234,14 @@ def test_exported_mask_matches_oracle(run, entry, return_sequences, return_state
     _matches_oracle(run, export_format, return_sequences, return_state, record, masked=True)
 
 
-def _run_under_policy(make_run, export_format, policy):
-    """The case made with ``dtype=policy``: n/a first where Keras documents the format for other
-    dtype policies only (ONNX: float32), then the float64 skip of a backend without 64-bit types."""
-    return run_under_policy(make_run, policy, first=lambda run: _fmt(run, export_format, policy))
+def _under_policy(make_run, export_format, policy):
+    """The case made with ``dtype=policy`` and its Format: n/a first where Keras documents the
+    format for other dtype policies only (ONNX: float32), then the float64 skip of a backend
+    without 64-bit types."""
+    run = make_run(dtype=policy)
+    fmt = _fmt(run, export_format, policy)
+    skip_unless_policy_runs(run, policy)
+    return run, fmt
 
 
 @MOST_EXPORTED_LANE
@@ -250,8 +254,8 @@ def test_exported_dtype_under_policy(make_run, entry, return_sequences, return_s
     dtype at every size run, and declares them in it. The model's input stays float32, as a
     functional model's ``Input`` is by default."""
     compute = POLICIES[policy][0]
-    run = _run_under_policy(make_run, export_format, policy)
-    fmt, result = _result(run, export_format, return_sequences, return_state, policy=policy)
+    run, fmt = _under_policy(make_run, export_format, policy)
+    fmt, result = _result(run, export_format, return_sequences, return_state, fmt=fmt)
     _assert_builtin_only(run, fmt, result, return_sequences, return_state)
     problems = []
     for how, rows, steps, flat in exported_calls(result):
@@ -275,8 +279,8 @@ def test_exported_values_under_policy(make_run, entry, return_sequences, return_
                                       policy, record):
     """The exported model of a ``dtype=<policy>`` layer meets the oracle at the compute dtype's
     tolerance (a precision bug is not a dtype bug: test_exported_dtype_under_policy has that)."""
-    _matches_oracle(_run_under_policy(make_run, export_format, policy), export_format, return_sequences,
-                    return_state, record, dtype=POLICIES[policy][0], policy=policy)
+    run, fmt = _under_policy(make_run, export_format, policy)
+    _matches_oracle(run, export_format, return_sequences, return_state, record, dtype=POLICIES[policy][0], fmt=fmt)
 
 
 @MOST_EXPORTED_LANE

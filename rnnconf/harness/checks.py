@@ -13,16 +13,18 @@ from rnnconf.harness.asserts import ClaimFailures, assert_matches_oracle
 from rnnconf.harness.outcomes import skip_without_float64
 
 
-def run_under_policy(make_run: Any, policy: str, first: Callable[[Any], Any] | None = None) -> Any:
+def run_under_policy(make_run: Any, policy: str) -> Any:
     """The case made with ``dtype=policy`` (a key of contract.DTYPE_POLICIES); a float64 policy
-    skips, saying what to set, where the backend runs without 64-bit types. ``first(run)``, where
-    given, runs before that skip: a case that is n/a says so rather than what would enable it."""
+    skips, saying what to set, where the backend runs without 64-bit types."""
     run = make_run(dtype=policy)
-    if first is not None:
-        first(run)
+    skip_unless_policy_runs(run, policy)
+    return run
+
+
+def skip_unless_policy_runs(run: Any, policy: str) -> None:
+    """Skip, saying what to set, a float64 case where the backend runs without 64-bit types."""
     if contract.DTYPE_POLICIES[policy][0] == "float64":
         skip_without_float64(run.impl)
-    return run
 
 
 def roles_of(run: Any, return_sequences: bool, return_state: bool, **call_kwargs: Any):
